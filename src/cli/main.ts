@@ -1,0 +1,19 @@
+/**
+ * The `comfy-cluster` command. Each subcommand lives in its own file under ./commands and is
+ * registered here.
+ */
+import { Command } from 'commander';
+import { registerEmulateCommand } from './commands/emulate.js';
+
+const program = new Command()
+  .name('comfy-cluster')
+  .description('One address for many ComfyUI servers.')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    // Usage errors exit 2 (help and version exit 0), as documented in the README.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+
+registerEmulateCommand(program);
+
+await program.parseAsync(process.argv);
