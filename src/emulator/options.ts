@@ -65,6 +65,11 @@ export interface EmulatorOptions {
    * /api/jobs (404), as real old servers do, so fallbacks can be tested.
    */
   version?: string;
+  /**
+   * Optional custom node packs this instance has installed (beyond the core nodes), e.g.
+   * "remove-background". Lets capability routing be tested with instances that differ.
+   */
+  nodePacks?: string[];
   /** Override the simulated duration (ms at speed 1) of node classes. */
   nodeDurations?: Record<string, number>;
   /** History cap (ComfyUI: 10000). */
