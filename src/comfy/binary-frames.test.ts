@@ -42,4 +42,18 @@ describe('binary frames', () => {
     odd.writeUInt32BE(9, 0);
     expect(decodeBinaryFrame(odd)).toMatchObject({ kind: 'unknown', event_type: 9 });
   });
+
+  it('reports a type-4 frame with unreadable metadata as unknown instead of throwing', () => {
+    const bad = Buffer.from('{not json');
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(4, 0);
+    head.writeUInt32BE(bad.length, 4);
+    expect(decodeBinaryFrame(Buffer.concat([head, bad, png]))).toMatchObject({
+      kind: 'unknown',
+      event_type: 4,
+    });
+    const list = Buffer.from('[1]');
+    head.writeUInt32BE(list.length, 4);
+    expect(decodeBinaryFrame(Buffer.concat([head, list]))).toMatchObject({ kind: 'unknown' });
+  });
 });

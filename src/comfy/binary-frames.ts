@@ -26,9 +26,14 @@ export function decodeBinaryFrame(bytes: Uint8Array): BinaryFrame {
       if (bytes.byteLength < 8) break;
       const length = view.getUint32(4);
       if (8 + length > bytes.byteLength) break;
-      const metadata = JSON.parse(
-        new TextDecoder().decode(bytes.subarray(8, 8 + length)),
-      ) as PreviewMetadata;
+      let metadata: PreviewMetadata;
+      try {
+        metadata = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
+      } catch {
+        break;
+      }
+      // Malformed metadata is reported as an unknown frame rather than thrown.
+      if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) break;
       return {
         kind: 'preview_with_metadata',
         metadata,
