@@ -5,8 +5,10 @@
  */
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 
 export interface RecordedRequest {
@@ -88,6 +90,8 @@ export function sendEmpty(res: ServerResponse, status = 200): void {
 export interface FakeServerOptions {
   /** Answer WS pings (default true). False = a server that went silent. */
   autoPong?: boolean;
+  /** Serve https/wss with this certificate. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 /**
@@ -108,7 +112,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
   let refuseStatus: number | undefined;
   const connectionIds = new WeakMap<net.Socket, number>();
 
-  const server = http.createServer((raw, res) => {
+  const onRequest = (raw: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     raw.on('data', (chunk: Buffer) => chunks.push(chunk));
     raw.on('end', () => {
@@ -128,8 +132,11 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         if (!res.headersSent) sendText(res, 500, String(err));
       });
     });
-  });
-  server.on('connection', (socket) => {
+  };
+  const server = options.tls
+    ? https.createServer(options.tls, onRequest)
+    : http.createServer(onRequest);
+  server.on(options.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     accepted++;
     connectionIds.set(socket, accepted);
     sockets.add(socket);
@@ -138,7 +145,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
   });
 
   const wss = new WebSocketServer({ noServer: true, autoPong: options.autoPong ?? true });
-  server.on('upgrade', (raw, socket, head) => {
+  server.on('upgrade', (raw: IncomingMessage, socket: Duplex, head: Buffer) => {
     const parsed = new URL(raw.url ?? '/', 'http://127.0.0.1');
     if (refuseStatus !== undefined || !parsed.pathname.endsWith('/ws')) {
       const status = refuseStatus ?? 404;
@@ -176,7 +183,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
   const port = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     requests,
     connectionsAccepted: () => accepted,
