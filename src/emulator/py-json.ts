@@ -1,0 +1,146 @@
+/**
+ * JSON text exactly as Python's `json.dumps` writes it (what aiohttp's `json_response` and
+ * `send_json` send): `", "` and `": "` separators, non-ASCII escaped as `\uXXXX`, floats in Python's
+ * repr (`1.0`, `1e-05`). JavaScript numbers carry no int/float distinction, so values that Python
+ * holds as floats are wrapped in `PyFloat`; already serialised fragments go in `RawJson`.
+ */
+
+import { PyFloat as NodesPyFloat } from './nodes/python.js';
+
+/** A number that Python would hold as a float (serialised as `2.0`, not `2`). */
+export class PyFloat {
+  constructor(readonly value: number) {}
+  /** Plain JSON.stringify (e.g. in tests) still sees a number. */
+  toJSON(): number {
+    return this.value;
+  }
+}
+
+/** A fragment that is already JSON text (cached serialisations). */
+export class RawJson {
+  constructor(readonly json: string) {}
+}
+
+/** Python `json.dumps(str)` with ensure_ascii (everything outside ' '..'~' escaped). */
+export function pyString(s: string): string {
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) break;
+  }
+  if (i === s.length) return `"${s}"`;
+  let out = '"';
+  let start = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c < 0x7f) continue;
+    if (i > start) out += s.slice(start, i);
+    start = i + 1;
+    switch (c) {
+      case 0x22:
+        out += '\\"';
+        break;
+      case 0x5c:
+        out += '\\\\';
+        break;
+      case 0x0a:
+        out += '\\n';
+        break;
+      case 0x0d:
+        out += '\\r';
+        break;
+      case 0x09:
+        out += '\\t';
+        break;
+      case 0x08:
+        out += '\\b';
+        break;
+      case 0x0c:
+        out += '\\f';
+        break;
+      default:
+        out += `\\u${c.toString(16).padStart(4, '0')}`;
+    }
+  }
+  if (start < s.length) out += s.slice(start);
+  return `${out}"`;
+}
+
+/** Python `repr(float)`: shortest round-trip digits, exponent form below 1e-4 and from 1e16. */
+export function pyFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Number.POSITIVE_INFINITY) return 'Infinity';
+  if (x === Number.NEGATIVE_INFINITY) return '-Infinity';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const [mantissa = '0', expPart = '0'] = x.toExponential().split('e');
+  const exp = Number(expPart);
+  const negative = mantissa.startsWith('-');
+  const digits = mantissa.replace('-', '').replace('.', '');
+  const sign = negative ? '-' : '';
+  if (exp < -4 || exp >= 16) return expForm(sign, digits, exp);
+  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
+  if (digits.length <= exp + 1) return `${sign}${digits}${'0'.repeat(exp + 1 - digits.length)}.0`;
+  return `${sign}${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+}
+
+function expForm(sign: string, digits: string, exp: number): string {
+  const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  const e = Math.abs(exp).toString().padStart(2, '0');
+  return `${sign}${m}e${exp < 0 ? '-' : '+'}${e}`;
+}
+
+function pyNumber(n: number): string {
+  if (Number.isInteger(n)) {
+    // Python ints print in full; -0 is just 0.
+    if (Math.abs(n) < 1e21) return n === 0 ? '0' : String(n);
+    return BigInt(n).toString();
+  }
+  return pyFloatRepr(n);
+}
+
+/**
+ * Serialises a value the way Python's `json.dumps` does.
+ *
+ * @example
+ * pyJson({ a: [1, new PyFloat(2)], b: 'é' }) // '{"a": [1, 2.0], "b": "\\u00e9"}'
+ */
+export function pyJson(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return pyString(value);
+    case 'number':
+      return pyNumber(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return value.toString();
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) {
+        if (value.length === 0) return '[]';
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ', ';
+          const item: unknown = value[i];
+          out += item === undefined ? 'null' : pyJson(item);
+        }
+        return `${out}]`;
+      }
+      if (value instanceof PyFloat || value instanceof NodesPyFloat)
+        return pyFloatRepr(value.value);
+      if (value instanceof RawJson) return value.json;
+      let out = '{';
+      let first = true;
+      for (const key in value as Record<string, unknown>) {
+        const item = (value as Record<string, unknown>)[key];
+        if (item === undefined || typeof item === 'function') continue;
+        if (!first) out += ', ';
+        first = false;
+        out += `${pyString(key)}: ${pyJson(item)}`;
+      }
+      return `${out}}`;
+    }
+    default:
+      return 'null';
+  }
+}
