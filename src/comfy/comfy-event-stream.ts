@@ -11,6 +11,7 @@
  *   nothing) and ends watches of prompts that finished or vanished meanwhile.
  */
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import WebSocket, { type RawData } from 'ws';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { decodeBinaryFrame } from './binary-frames.js';
@@ -475,7 +476,16 @@ export class ComfyEventStream {
       ...this.#tls,
     });
     this.#ws = ws;
-    ws.on('open', () => this.#onOpen(ws));
+    let rawSocket: Duplex | undefined;
+    ws.on('upgrade', (response) => {
+      rawSocket = response.socket;
+    });
+    ws.on('open', () => {
+      // Any byte counts as a sign of life, so a long frame on a slow link is not taken for
+      // silence. Attached only now: a 'data' listener added before ws's own would lose bytes.
+      rawSocket?.on('data', () => this.#onAlive(ws));
+      this.#onOpen(ws);
+    });
     ws.on('message', (data, isBinary) => this.#onMessage(ws, data, isBinary));
     ws.on('pong', () => this.#onAlive(ws));
     ws.on('error', (error) => this.#onError(ws, error));
