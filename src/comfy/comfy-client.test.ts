@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -357,6 +358,20 @@ describe('ComfyClient: failures', () => {
     expect(server.requests.map((r) => r.path)).toEqual(['/queue']);
     for (let i = 0; i < 200 && !closedByClient; i++) await new Promise((r) => setTimeout(r, 5));
     expect(closedByClient).toBe(true);
+  });
+
+  it('leaves no listener on a long-lived AbortSignal shared by many calls', async () => {
+    const { server, client } = await setup();
+    server.route('GET /prompt', (_req, res) =>
+      sendJson(res, 200, { exec_info: { queue_remaining: 0 } }),
+    );
+    server.route('GET /queue', (_req, res) => sendText(res, 500, 'no'));
+    const shared = new AbortController();
+    for (let i = 0; i < 50; i++) {
+      await client.getPromptInfo({ signal: shared.signal });
+      await client.getQueue({ signal: shared.signal }).catch(() => undefined);
+    }
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
   });
 
   it('rejects calls in flight and later calls once closed', async () => {

@@ -215,6 +215,26 @@ describe('ComfyEventStream: connection', () => {
     expect(states.at(-1)).toMatchObject({ state: 'connected', reason: 'reconnected', attempt: 0 });
   });
 
+  it('survives many drop/reconnect cycles without overlapping sockets', async () => {
+    const { server, stream } = await setup({ reconnect: { initialDelayMs: 1, maxDelayMs: 2 } });
+    await stream.whenConnected({ timeoutMs: 5_000 });
+    for (let cycle = 1; cycle <= 30; cycle++) {
+      server.dropWebSockets();
+      await until(
+        () => server.ws.length === cycle + 1 && stream.connected,
+        5_000,
+        `reconnect ${cycle}`,
+      );
+    }
+    await stream.close();
+    await until(() => server.ws.every((c) => c.closedAt !== undefined), 5_000, 'all closed');
+    const ordered = [...server.ws].sort((a, b) => a.openedAt - b.openedAt);
+    for (let i = 1; i < ordered.length; i++) {
+      expect(ordered[i - 1]!.closedAt!).toBeLessThanOrEqual(ordered[i]!.openedAt);
+    }
+    expect(stream.watchCount).toBe(0);
+  });
+
   it('close() is final and idempotent: ends watches, closes the socket, stops reconnecting', async () => {
     const { server, stream, states } = await setup();
     await stream.whenConnected({ timeoutMs: 5_000 });
