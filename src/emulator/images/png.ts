@@ -1,0 +1,256 @@
+/**
+ * PNG files the way ComfyUI (through Pillow) writes and reads them.
+ *
+ * Encoding is done here rather than by pngjs because the bytes should match Pillow's: the same
+ * per-row filter choice (none, up, sub, paeth; first strictly smaller sum wins), the same zlib
+ * level and memLevel 9, IDAT split at 64 KiB, and `tEXt` chunks before the image data. With that, a
+ * SaveImage output is byte-identical to a real server's. Decoding uses pngjs.
+ */
+import { deflateSync, inflateSync } from 'node:zlib';
+import { PNG } from 'pngjs';
+import { crc32 } from './crc32.js';
+
+const SIGNATURE = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]);
+
+export interface PngEncodeOptions {
+  /** zlib level: SaveImage uses 4, PreviewImage and WebSocket previews 1, Pillow's default is 6. */
+  compressLevel?: number;
+  /** Text chunks in order, e.g. `[['prompt', '{...}']]`. */
+  text?: ReadonlyArray<readonly [string, string]>;
+}
+
+/** 8-bit pixels, interleaved, `channels` per pixel (1 = L, 2 = LA, 3 = RGB, 4 = RGBA). */
+export interface Pixels {
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+  data: Uint8Array;
+}
+
+const COLOR_TYPE: Record<Pixels['channels'], number> = { 1: 0, 2: 4, 3: 2, 4: 6 };
+
+function chunk(type: string, data: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'latin1');
+  out.set(data, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  return out;
+}
+
+function isLatin1(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+function textChunk(key: string, value: string): Buffer {
+  if (isLatin1(key) && isLatin1(value)) {
+    return chunk(
+      'tEXt',
+      Buffer.concat([Buffer.from(key, 'latin1'), Buffer.from([0]), Buffer.from(value, 'latin1')]),
+    );
+  }
+  // Pillow falls back to an uncompressed iTXt chunk when the text is not Latin-1.
+  return chunk(
+    'iTXt',
+    Buffer.concat([
+      Buffer.from(key, 'latin1'),
+      Buffer.from([0, 0, 0, 0, 0]),
+      Buffer.from(value, 'utf8'),
+    ]),
+  );
+}
+
+function distance(v: number): number {
+  return v < 128 ? v : 256 - v;
+}
+
+/** Filters all rows the way Pillow's ZIP encoder does (adaptive, without the "average" filter). */
+function filterRows(p: Pixels): Uint8Array {
+  const bpp = p.channels;
+  const stride = p.width * bpp;
+  const out = new Uint8Array((stride + 1) * p.height);
+  const up = new Uint8Array(stride);
+  const sub = new Uint8Array(stride);
+  const paeth = new Uint8Array(stride);
+  const zero = new Uint8Array(stride);
+  for (let y = 0; y < p.height; y++) {
+    const row = p.data.subarray(y * stride, (y + 1) * stride);
+    const prev = y > 0 ? p.data.subarray((y - 1) * stride, y * stride) : zero;
+    let best: Uint8Array = row;
+    let type = 0;
+    let sum = 0;
+    for (let i = 0; i < stride; i++) sum += distance(row[i] ?? 0);
+    if (sum > 0) {
+      let s = 0;
+      for (let i = 0; i < stride; i++) {
+        const v = ((row[i] ?? 0) - (prev[i] ?? 0)) & 0xff;
+        up[i] = v;
+        s += distance(v);
+      }
+      if (s < sum) {
+        best = up;
+        type = 2;
+        sum = s;
+      }
+    }
+    if (sum > 0) {
+      let s = 0;
+      for (let i = 0; i < stride; i++) {
+        const v = ((row[i] ?? 0) - (i >= bpp ? (row[i - bpp] ?? 0) : 0)) & 0xff;
+        sub[i] = v;
+        s += distance(v);
+      }
+      if (s < sum) {
+        best = sub;
+        type = 1;
+        sum = s;
+      }
+    }
+    if (sum > 0) {
+      let s = 0;
+      for (let i = 0; i < stride; i++) {
+        const a = i >= bpp ? (row[i - bpp] ?? 0) : 0;
+        const b = prev[i] ?? 0;
+        const c = i >= bpp ? (prev[i - bpp] ?? 0) : 0;
+        const pa = Math.abs(b - c);
+        const pb = Math.abs(a - c);
+        const pc = Math.abs(a + b - 2 * c);
+        const pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+        const v = ((row[i] ?? 0) - pred) & 0xff;
+        paeth[i] = v;
+        s += distance(v);
+      }
+      if (s < sum) {
+        best = paeth;
+        type = 4;
+      }
+    }
+    const o = y * (stride + 1);
+    out[o] = type;
+    out.set(best, o + 1);
+  }
+  return out;
+}
+
+/**
+ * Encodes 8-bit pixels as PNG, byte for byte like Pillow's `Image.save(..., format="PNG")`.
+ *
+ * @example
+ * const png = encodePng({ width: 1, height: 1, channels: 3, data: Uint8Array.of(255, 0, 0) }, {
+ *   compressLevel: 4,
+ *   text: [['prompt', '{}']],
+ * });
+ */
+export function encodePng(p: Pixels, options: PngEncodeOptions = {}): Buffer {
+  if (p.data.length !== p.width * p.height * p.channels) {
+    throw new RangeError(
+      `pixel buffer has ${p.data.length} bytes, expected ${p.width}x${p.height}x${p.channels}`,
+    );
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(p.width, 0);
+  ihdr.writeUInt32BE(p.height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = COLOR_TYPE[p.channels];
+  const parts: Buffer[] = [Buffer.from(SIGNATURE), chunk('IHDR', ihdr)];
+  for (const [key, value] of options.text ?? []) parts.push(textChunk(key, value));
+  const level = options.compressLevel ?? 6;
+  const compressed = deflateSync(filterRows(p), { level, memLevel: 9 });
+  const blockSize = Math.max(65536, p.width * 4);
+  for (let i = 0; i < compressed.length || i === 0; i += blockSize) {
+    parts.push(chunk('IDAT', compressed.subarray(i, i + blockSize)));
+  }
+  parts.push(chunk('IEND', new Uint8Array(0)));
+  return Buffer.concat(parts);
+}
+
+/** A decoded PNG as ComfyUI's LoadImage sees it. */
+export interface DecodedPng {
+  width: number;
+  height: number;
+  /** RGBA, 8 bits per channel (16-bit files are scaled down). */
+  rgba: Uint8Array;
+  /**
+   * Whether Pillow would give the image an alpha band (RGBA/LA, or a palette with transparency);
+   * LoadImage builds its MASK from it. RGB or grey with a tRNS colour does not count.
+   */
+  hasAlpha: boolean;
+}
+
+function colorTypeOf(buf: Uint8Array): { colorType: number; hasTrns: boolean } {
+  let colorType = -1;
+  let hasTrns = false;
+  let o = 8;
+  while (o + 8 <= buf.length) {
+    const len =
+      ((buf[o] ?? 0) << 24) |
+      ((buf[o + 1] ?? 0) << 16) |
+      ((buf[o + 2] ?? 0) << 8) |
+      (buf[o + 3] ?? 0);
+    const type = String.fromCharCode(
+      buf[o + 4] ?? 0,
+      buf[o + 5] ?? 0,
+      buf[o + 6] ?? 0,
+      buf[o + 7] ?? 0,
+    );
+    if (type === 'IHDR') colorType = buf[o + 8 + 9] ?? -1;
+    else if (type === 'tRNS') hasTrns = true;
+    else if (type === 'IDAT' || type === 'IEND') break;
+    o += 12 + (len >>> 0);
+  }
+  return { colorType, hasTrns };
+}
+
+/** True when `buf` starts with the PNG signature. */
+export function isPng(buf: Uint8Array): boolean {
+  if (buf.length < 8) return false;
+  for (let i = 0; i < 8; i++) if (buf[i] !== SIGNATURE[i]) return false;
+  return true;
+}
+
+/**
+ * Decodes a PNG (any colour type, bit depth or interlacing) to 8-bit RGBA.
+ *
+ * @example
+ * const { width, height, rgba, hasAlpha } = decodePng(readFileSync('in.png'));
+ */
+export function decodePng(buf: Buffer): DecodedPng {
+  const png = PNG.sync.read(buf);
+  const { colorType, hasTrns } = colorTypeOf(buf);
+  const hasAlpha = colorType === 4 || colorType === 6 || (colorType === 3 && hasTrns);
+  return { width: png.width, height: png.height, rgba: new Uint8Array(png.data), hasAlpha };
+}
+
+/**
+ * Reads the text chunks (tEXt, zTXt, iTXt) of a PNG, in file order, as key → text.
+ *
+ * @example
+ * JSON.parse(readPngText(readFileSync('ComfyUI_00001_.png')).prompt ?? '{}');
+ */
+export function readPngText(buf: Uint8Array): Record<string, string> {
+  const out: Record<string, string> = {};
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  let o = 8;
+  while (o + 8 <= b.length) {
+    const len = b.readUInt32BE(o);
+    const type = b.toString('latin1', o + 4, o + 8);
+    const data = b.subarray(o + 8, o + 8 + len);
+    const nul = data.indexOf(0);
+    if (nul > 0) {
+      const key = data.toString('latin1', 0, nul);
+      if (type === 'tEXt') out[key] = data.toString('latin1', nul + 1);
+      else if (type === 'zTXt') out[key] = inflateSync(data.subarray(nul + 2)).toString('latin1');
+      else if (type === 'iTXt') {
+        const compressed = data[nul + 1] === 1;
+        const langEnd = data.indexOf(0, nul + 3);
+        const transEnd = data.indexOf(0, langEnd + 1);
+        const body = data.subarray(transEnd + 1);
+        out[key] = (compressed ? inflateSync(body) : body).toString('utf8');
+      }
+    }
+    if (type === 'IEND') break;
+    o += 12 + len;
+  }
+  return out;
+}

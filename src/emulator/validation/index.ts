@@ -1,0 +1,8 @@
+/**
+ * Prompt validation as ComfyUI's POST /prompt does it (see `validatePrompt`).
+ *
+ * @example
+ * import { validatePrompt, PromptValidationCrash } from './validation/index.js';
+ * const v = validatePrompt(body.prompt, registry, env, body.partial_execution_targets);
+ */
+export { PromptValidationCrash, validatePrompt } from './validate-prompt.js';
