@@ -5,8 +5,6 @@
  * holds as floats are wrapped in `PyFloat`; already serialised fragments go in `RawJson`.
  */
 
-import { PyFloat as NodesPyFloat } from './nodes/python.js';
-
 /** A number that Python would hold as a float (serialised as `2.0`, not `2`). */
 export class PyFloat {
   constructor(readonly value: number) {}
@@ -89,6 +87,14 @@ function expForm(sign: string, digits: string, exp: number): string {
   return `${sign}${m}e${exp < 0 ? '-' : '+'}${e}`;
 }
 
+// The node set has its own PyFloat class (for PNG metadata); treat it the same.
+function isForeignPyFloat(value: object): boolean {
+  return (
+    value.constructor?.name === 'PyFloat' &&
+    typeof (value as { value?: unknown }).value === 'number'
+  );
+}
+
 function pyNumber(n: number): string {
   if (Number.isInteger(n)) {
     // Python ints print in full; -0 is just 0.
@@ -126,8 +132,9 @@ export function pyJson(value: unknown): string {
         }
         return `${out}]`;
       }
-      if (value instanceof PyFloat || value instanceof NodesPyFloat)
-        return pyFloatRepr(value.value);
+      if (value instanceof PyFloat || isForeignPyFloat(value)) {
+        return pyFloatRepr((value as PyFloat).value);
+      }
       if (value instanceof RawJson) return value.json;
       let out = '{';
       let first = true;

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { multipartBoundary, parseMultipart } from './multipart.js';
 
 function body(boundary: string, parts: string[]): Buffer {
-  return Buffer.from(`${parts.map((p) => `--${boundary}\r\n${p}\r\n`).join('')}--${boundary}--\r\n`);
+  return Buffer.from(
+    `${parts.map((p) => `--${boundary}\r\n${p}\r\n`).join('')}--${boundary}--\r\n`,
+  );
 }
 
 describe('multipart', () => {
@@ -19,7 +21,9 @@ describe('multipart', () => {
         '--XyZ\r\nContent-Disposition: form-data; name="image"; filename="a (1).png"\r\nContent-Type: image/png\r\n\r\n',
       ),
       png,
-      Buffer.from('\r\n--XyZ\r\nContent-Disposition: form-data; name="subfolder"\r\n\r\nsub/dir\r\n--XyZ--\r\n'),
+      Buffer.from(
+        '\r\n--XyZ\r\nContent-Disposition: form-data; name="subfolder"\r\n\r\nsub/dir\r\n--XyZ--\r\n',
+      ),
     ]);
     const parts = parseMultipart(raw, 'XyZ');
     expect(parts).toHaveLength(2);
@@ -34,7 +38,7 @@ describe('multipart', () => {
   it('decodes RFC 5987 file names', () => {
     const parts = parseMultipart(
       body('b', [
-        "Content-Disposition: form-data; name=\"image\"; filename=\"x.png\"; filename*=utf-8''na%C3%AFve.png\r\n\r\nDATA",
+        'Content-Disposition: form-data; name="image"; filename="x.png"; filename*=utf-8\'\'na%C3%AFve.png\r\n\r\nDATA',
       ]),
       'b',
     );

@@ -10,7 +10,9 @@ describe('isForbiddenOrigin (recorded cases)', () => {
 
   it('allows a matching Origin, a non-loopback Host, or no Origin', () => {
     expect(isForbiddenOrigin('127.0.0.1:8188', 'http://127.0.0.1:8188', undefined)).toBe(false);
-    expect(isForbiddenOrigin('gateway.example:9000', 'http://other.example', undefined)).toBe(false);
+    expect(isForbiddenOrigin('gateway.example:9000', 'http://other.example', undefined)).toBe(
+      false,
+    );
     expect(isForbiddenOrigin('127.0.0.1:8188', undefined, undefined)).toBe(false);
     // Ports are compared only when both carry one.
     expect(isForbiddenOrigin('127.0.0.1', 'http://127.0.0.1:3000', undefined)).toBe(false);

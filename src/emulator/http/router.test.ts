@@ -13,7 +13,11 @@ describe('Router', () => {
 
   it('mirrors routes under /api and decodes parameters', () => {
     const r = router.resolve('GET', '/api/history/a%20b');
-    expect(r).toMatchObject({ kind: 'route', template: '/history/{prompt_id}', params: { prompt_id: 'a b' } });
+    expect(r).toMatchObject({
+      kind: 'route',
+      template: '/history/{prompt_id}',
+      params: { prompt_id: 'a b' },
+    });
     expect(router.resolve('HEAD', '/prompt')).toMatchObject({ kind: 'route', template: '/prompt' });
   });
 

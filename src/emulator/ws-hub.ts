@@ -1,0 +1,173 @@
+/**
+ * The emulator's WebSocket endpoint (/ws and /api/ws), with ComfyUI's routing rules: sockets are
+ * kept in a map keyed by clientId (a reconnect with the same id replaces the entry, and the old
+ * socket's close removes the new one — ComfyUI's bug, reproduced), messages go to one sid or, for
+ * sid None, to every socket; messages for an unknown sid are dropped.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { pyJson, pyString } from './py-json.js';
+
+/** A message target: null is ComfyUI's `sid=None` (broadcast); any other value names one socket. */
+export type Sid = unknown;
+
+interface Connection {
+  socket: Duplex;
+}
+
+/**
+ * Sockets, their feature flags and the send paths.
+ *
+ * @example
+ * hub.sendJson('status', '{"status": {"exec_info": {"queue_remaining": 0}}}', null);
+ */
+export class WsHub {
+  readonly sockets = new Map<string, WebSocket>();
+  private readonly flags = new Map<string, Record<string, unknown>>();
+  private readonly connections = new Map<WebSocket, Connection>();
+  private readonly corked = new Set<Duplex>();
+  private flushScheduled = false;
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: 4 * 1024 * 1024,
+    clientTracking: false,
+  });
+  /** ComfyUI's server.client_id: set when a prompt starts, kept after it ends. */
+  clientId: Sid = null;
+  /** Display id of the node running for clientId (for the reconnect `executing`). */
+  lastNodeId: string | null = null;
+  opened = 0;
+
+  constructor(
+    private readonly hooks: {
+      queueRemaining: () => number;
+      serverFeatures: () => string;
+    },
+  ) {}
+
+  get openCount(): number {
+    return this.connections.size;
+  }
+
+  /** Completes a WebSocket upgrade on /ws; `clientId` is the decoded query value ('' if none). */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, clientId: string): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, clientId));
+  }
+
+  /** Sends `{"type": type, "data": dataJson}` to sid (null: every socket). */
+  sendJson(type: string, dataJson: string, sid: Sid): void {
+    const text = `{"type": ${pyString(type)}, "data": ${dataJson}}`;
+    if (sid === null) {
+      if (this.sockets.size === 0) return;
+      const buffer = Buffer.from(text);
+      for (const ws of this.sockets.values()) this.write(ws, buffer, false);
+      return;
+    }
+    const ws = typeof sid === 'string' ? this.sockets.get(sid) : undefined;
+    if (ws !== undefined) this.write(ws, text, false);
+  }
+
+  sendBinary(frame: Buffer, sid: Sid): void {
+    if (sid === null) {
+      for (const ws of this.sockets.values()) this.write(ws, frame, true);
+      return;
+    }
+    const ws = typeof sid === 'string' ? this.sockets.get(sid) : undefined;
+    if (ws !== undefined) this.write(ws, frame, true);
+  }
+
+  /** Whether sid declared `supports_preview_metadata: true` in its first message. */
+  supportsPreviewMetadata(sid: Sid): boolean {
+    if (typeof sid !== 'string') return false;
+    return this.flags.get(sid)?.supports_preview_metadata === true;
+  }
+
+  /** Drops every connection at once (the dropWebSockets fault and close()). */
+  terminateAll(): void {
+    for (const ws of [...this.connections.keys()]) ws.terminate();
+  }
+
+  close(): void {
+    this.terminateAll();
+    this.wss.close();
+  }
+
+  private accept(ws: WebSocket, socket: Duplex, clientIdParam: string): void {
+    let sid = clientIdParam;
+    if (sid !== '') this.sockets.delete(sid);
+    else sid = randomHex32();
+    this.sockets.set(sid, ws);
+    this.flags.set(sid, {});
+    this.connections.set(ws, { socket });
+    this.opened++;
+    let firstMessage = true;
+    ws.on('message', (data, isBinary) => {
+      if (isBinary || !firstMessage) return;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(data.toString());
+      } catch {
+        return;
+      }
+      // Only a JSON object counts as the first message (anything else fails in ComfyUI before).
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return;
+      const message = parsed as Record<string, unknown>;
+      if (message.type === 'feature_flags') {
+        const clientFlags = message.data;
+        this.flags.set(
+          sid,
+          typeof clientFlags === 'object' && clientFlags !== null && !Array.isArray(clientFlags)
+            ? (clientFlags as Record<string, unknown>)
+            : {},
+        );
+        this.write(ws, `{"type": "feature_flags", "data": ${this.hooks.serverFeatures()}}`, false);
+      }
+      firstMessage = false;
+    });
+    ws.on('close', () => {
+      this.connections.delete(ws);
+      // ComfyUI pops by id, even when a newer socket holds it now.
+      this.sockets.delete(sid);
+      this.flags.delete(sid);
+    });
+    ws.on('error', () => {
+      // A broken client socket is the client's problem; 'close' follows.
+    });
+    this.write(
+      ws,
+      `{"type": "status", "data": {"status": {"exec_info": {"queue_remaining": ${this.hooks.queueRemaining()}}}, "sid": ${pyString(sid)}}}`,
+      false,
+    );
+    if (this.clientId === sid && this.lastNodeId !== null) {
+      this.write(ws, `{"type": "executing", "data": ${pyJson({ node: this.lastNodeId })}}`, false);
+    }
+  }
+
+  // Frames written in one turn of the event loop leave in one write: the socket is corked on
+  // the first frame and uncorked in setImmediate.
+  private write(ws: WebSocket, data: string | Buffer, binary: boolean): void {
+    if (ws.readyState !== 1) return;
+    const connection = this.connections.get(ws);
+    if (connection !== undefined && !this.corked.has(connection.socket)) {
+      connection.socket.cork();
+      this.corked.add(connection.socket);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    }
+    ws.send(data, { binary });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const socket of this.corked) socket.uncork();
+    this.corked.clear();
+  }
+}
+
+function randomHex32(): string {
+  return crypto.randomUUID().replaceAll('-', '');
+}
