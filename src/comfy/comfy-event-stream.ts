@@ -401,7 +401,7 @@ export class ComfyEventStream {
 
   /**
    * Closes the socket and ends every watch (status 'stopped', reason 'closed'). Final and
-   * idempotent: every call returns the same promise.
+   * idempotent: every call returns the same promise. The client is left open (it is yours).
    *
    * @example
    * await stream.close();
