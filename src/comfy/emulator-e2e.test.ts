@@ -100,6 +100,28 @@ describe('against the emulator', () => {
     expect(await readFile(target)).toEqual(png);
   });
 
+  it('negotiates preview metadata: SaveImageWebsocket frames arrive as type 4 with the prompt id', async () => {
+    const { stream } = await setup();
+    const events: WatchEvent[] = [];
+    const result = await runPrompt(
+      stream,
+      { prompt: workflow('save_image_websocket.json') },
+      { onEvent: (e) => events.push(e) },
+    );
+    expect(result.outcome).toBe('success');
+    expect(stream.serverFeatureFlags).toMatchObject({ supports_preview_metadata: true });
+    const frames = events.flatMap((e) => (!e.unknown && e.type === 'binary' ? [e] : []));
+    expect(frames).toHaveLength(2);
+    for (const frame of frames) {
+      expect(frame.promptId).toBe(result.promptId);
+      expect(frame.frame).toMatchObject({
+        kind: 'preview_with_metadata',
+        mime: 'image/png',
+        metadata: { prompt_id: result.promptId },
+      });
+    }
+  });
+
   it('uploads an image and uses the returned name in LoadImage', async () => {
     const { client, stream } = await setup();
     const source = new PNG({ width: 12, height: 10 });
