@@ -3,6 +3,7 @@
  * raw HTTP and WebSocket capture, and the comparators that hold an answer against a recording.
  */
 export * from './capabilities.js';
+export * from './contract.js';
 export * from './exchange-check.js';
 export * from './http.js';
 export * from './image-info.js';

@@ -156,6 +156,15 @@ export class WsCapture {
     );
   }
 
+  /**
+   * Waits until at least `count` messages are in (or `timeoutMs` passed); never throws, so the
+   * sequence comparison that follows reports what is missing.
+   */
+  async settle(count: number, timeoutMs = 5_000): Promise<void> {
+    if (this.messages.length >= count) return;
+    await this.waitFor((_m) => this.messages.length >= count, { timeoutMs }).catch(() => undefined);
+  }
+
   /** One line per message: index, direction and type; for error messages. */
   summary(): string {
     return this.messages
