@@ -50,8 +50,19 @@ function workflow(name: string): ApiPrompt {
   return loadWorkflow(name) as ApiPrompt;
 }
 
-/** A workflow slow enough to cancel: each blur takes `ms` at speed 1. */
-const SLOW = { speed: 1, nodeDurations: { ImageBlur: 60 } };
+/** Slow enough to cancel or drop the socket mid-run: six 80 ms inverts on a tiny image. */
+const SLOW = { speed: 1, nodeDurations: { ImageInvert: 80 } };
+
+function slowWorkflow(): ApiPrompt {
+  const prompt: ApiPrompt = {
+    '1': { class_type: 'EmptyImage', inputs: { width: 16, height: 16, batch_size: 1, color: 0 } },
+  };
+  for (let i = 2; i <= 7; i++) {
+    prompt[String(i)] = { class_type: 'ImageInvert', inputs: { image: [String(i - 1), 0] } };
+  }
+  prompt['8'] = { class_type: 'SaveImage', inputs: { images: ['7', 0], filename_prefix: 'slow' } };
+  return prompt;
+}
 
 function firstImage(outputs: Record<string, Record<string, unknown[]>>): OutputFile {
   for (const node of Object.values(outputs)) {
@@ -162,12 +173,12 @@ describe('against the emulator', () => {
     ['fallback', '0.3.60'],
   ])('cancels a pending and a running prompt (%s)', async (_label, version) => {
     const { client, stream } = await setup({ ...SLOW, version });
-    const running = runPrompt(stream, { prompt: workflow('slow_blur_chain.json') });
+    const running = runPrompt(stream, { prompt: slowWorkflow() });
     await until(() => stream.runningPromptId !== undefined, 5_000, 'first prompt running');
     const pendingId = crypto.randomUUID();
     const pendingWatch = stream.watch(pendingId);
     await client.queuePrompt({
-      prompt: workflow('slow_blur_chain.json'),
+      prompt: slowWorkflow(),
       prompt_id: pendingId,
       client_id: stream.clientId,
     });
@@ -189,7 +200,7 @@ describe('against the emulator', () => {
 
   it('interrupts only the prompt named', async () => {
     const { client, stream } = await setup(SLOW);
-    const done = runPrompt(stream, { prompt: workflow('slow_blur_chain.json') });
+    const done = runPrompt(stream, { prompt: slowWorkflow() });
     await until(() => stream.runningPromptId !== undefined, 5_000, 'prompt running');
     await client.interrupt(crypto.randomUUID());
     await client.interrupt(stream.runningPromptId);
@@ -200,7 +211,7 @@ describe('against the emulator', () => {
     const { emu, stream, states } = await setup(SLOW);
     const reconciled: string[] = [];
     stream.on('reconciled', (r) => reconciled.push(r.state.state));
-    const done = runPrompt(stream, { prompt: workflow('slow_blur_chain.json') });
+    const done = runPrompt(stream, { prompt: slowWorkflow() });
     await until(() => stream.runningPromptId !== undefined, 5_000, 'prompt running');
     emu.setFaults({ dropWebSockets: true });
     await until(() => !stream.connected, 5_000, 'socket dropped');
@@ -232,7 +243,7 @@ describe('against the emulator', () => {
     const { client, stream } = await setup(SLOW);
     const id = crypto.randomUUID();
     await client.queuePrompt({
-      prompt: workflow('slow_blur_chain.json'),
+      prompt: slowWorkflow(),
       prompt_id: id,
       client_id: stream.clientId,
     });
