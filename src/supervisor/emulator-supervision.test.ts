@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type PlannedInstance, planInstances } from './instance-plan.js';
+import type { StatusChange } from './managed-process.js';
 import { signalGroup } from './process-tree.js';
-import { type StatusChange, Supervisor } from './supervisor.js';
+import { Supervisor } from './supervisor.js';
 import { freePort, waitFor } from './test-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
