@@ -10,7 +10,12 @@ export interface MigrationOutcome {
   notes: string[];
 }
 
-/** A document version that cannot be migrated. */
+/**
+ * A document version that cannot be migrated (missing, unknown or newer).
+ *
+ * @example
+ * try { migrateConfig(doc, now); } catch (e) { if (e instanceof ConfigVersionError) warn(e.message); }
+ */
 export class ConfigVersionError extends Error {
   constructor(message: string) {
     super(message);

@@ -33,7 +33,12 @@ const SINGLE_VARS = [
 
 const NUKE_FIELDS = ['name', 'ip', 'port', 'dir_local', 'dir_remote', 'priority', 'enabled'];
 
-/** Stable id of an env instance from its address, so it survives restarts. */
+/**
+ * Stable id of an env instance from its address, so it survives restarts.
+ *
+ * @example
+ * envInstanceId('192.168.1.187', 8188); // 'env-192.168.1.187-8188'
+ */
 export function envInstanceId(host: string, port: number): string {
   return `env-${host.replace(/[^A-Za-z0-9_.:-]/g, '-')}-${port}`.slice(0, 128);
 }

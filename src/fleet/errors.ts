@@ -26,7 +26,12 @@ export class FleetError extends Error {
   }
 }
 
-/** Input did not validate; `errors` lists every field problem. */
+/**
+ * Input did not validate; `errors` lists every field problem.
+ *
+ * @example
+ * catch (e) { if (e instanceof InstanceValidationError) reply(400, { details: e.errors }); }
+ */
 export class InstanceValidationError extends FleetError {
   readonly errors: FieldError[];
 
@@ -111,7 +116,12 @@ export interface ImportInstanceErrors {
   errors: FieldError[];
 }
 
-/** An import was refused; nothing was changed. */
+/**
+ * An import was refused; nothing was changed.
+ *
+ * @example
+ * catch (e) { if (e instanceof ImportRejectedError) for (const i of e.instances) show(i.index, i.errors); }
+ */
 export class ImportRejectedError extends FleetError {
   /** Problems of the document itself (JSON syntax, version, active_instance_id, ...). */
   readonly errors: FieldError[];

@@ -165,7 +165,13 @@ function finish(host: string, portText: string | undefined, defaultPort: number)
   return { ok: true, host, port, tls: false };
 }
 
-/** A TCP port from text, or undefined when it is not an integer 1-65535. */
+/**
+ * A TCP port from text, or undefined when it is not an integer 1-65535.
+ *
+ * @example
+ * parsePort('8188'); // 8188
+ * parsePort('0');    // undefined
+ */
 export function parsePort(text: string): number | undefined {
   const t = text.trim();
   if (!/^\d{1,5}$/.test(t)) return undefined;

@@ -209,7 +209,12 @@ export function parseJsonText(text: string): JsonTextResult {
   }
 }
 
-/** `line 3, column 5 (offset 42)`, or `an unknown position`. */
+/**
+ * `line 3, column 5 (offset 42)`, or `an unknown position`.
+ *
+ * @example
+ * describePosition({ offset: 42, line: 3, column: 5 }); // 'line 3, column 5 (offset 42)'
+ */
 export function describePosition(position: TextPosition | undefined): string {
   return position
     ? `line ${position.line}, column ${position.column} (offset ${position.offset})`

@@ -7,7 +7,12 @@ export interface FieldError {
   message: string;
 }
 
-/** A field path from JSON-pointer segments: `['instances', 2, 'port']` -> `instances[2].port`. */
+/**
+ * A field path from segments.
+ *
+ * @example
+ * formatPath(['instances', 2, 'port']); // 'instances[2].port'
+ */
 export function formatPath(segments: readonly (string | number)[]): string {
   let out = '';
   for (const s of segments) {
@@ -18,7 +23,12 @@ export function formatPath(segments: readonly (string | number)[]): string {
   return out;
 }
 
-/** Joins a prefix path and a child path (`instances[0]` + `port` -> `instances[0].port`). */
+/**
+ * Joins a prefix path and a child path.
+ *
+ * @example
+ * joinPath('instances[0]', 'port'); // 'instances[0].port'
+ */
 export function joinPath(prefix: string, child: string): string {
   if (prefix === '') return child;
   if (child === '') return prefix;
@@ -31,7 +41,12 @@ function asSchema(v: unknown): SchemaObject | undefined {
   return v !== null && typeof v === 'object' ? (v as SchemaObject) : undefined;
 }
 
-/** A short description of a value for messages: `"8188" (a string)`, `null`, `an object`. */
+/**
+ * A short description of a value for messages.
+ *
+ * @example
+ * describeValue('8188'); // '"8188" (a string)'
+ */
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
@@ -90,7 +105,12 @@ function levenshtein(a: string, b: string): number {
   return row[b.length] ?? 0;
 }
 
-/** The closest allowed name (camelCase spelled in snake_case, or a small typo), if any. */
+/**
+ * The closest allowed name (camelCase spelled in snake_case, or a small typo), if any.
+ *
+ * @example
+ * suggestField('maxConcurrent', ['max_concurrent', 'port']); // 'max_concurrent'
+ */
 export function suggestField(name: string, allowed: readonly string[]): string | undefined {
   const snake = name
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')

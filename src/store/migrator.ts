@@ -11,7 +11,12 @@ export interface MigrationReport {
   current: string[];
 }
 
-/** A schema step failed; `migration` names it when known. The database keeps the steps before it. */
+/**
+ * A schema step failed; `migration` names it when known. The database keeps the steps before it.
+ *
+ * @example
+ * try { await store.migrate(); } catch (e) { if (e instanceof StoreMigrationError) log.fatal(e.migration); }
+ */
 export class StoreMigrationError extends Error {
   readonly code = 'store_migration_failed';
   readonly migration: string | undefined;
