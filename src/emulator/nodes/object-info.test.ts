@@ -37,11 +37,8 @@ describe('object_info', () => {
     for (const [name, expected] of Object.entries(body)) {
       it(`${e.request.path}: ${name} is exactly as recorded (keys in order)`, () => {
         const def = registry.get(name);
-        if (!def) {
-          // Only classes the emulator does not implement may be missing.
-          expect(['CheckpointLoaderSimple']).toContain(name);
-          return;
-        }
+        expect(def, name).toBeDefined();
+        if (!def) return;
         const actual = def.info(ctx);
         expect(JSON.stringify(actual)).toBe(JSON.stringify(expected));
       });
