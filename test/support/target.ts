@@ -8,13 +8,10 @@
  * - otherwise: an in-process emulator on a random port, one per test file, closed after it.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import type { EmulatorOptions, RunningEmulator } from '../../src/emulator/options.js';
 import { jsonCall } from './http.js';
 import { acquireServerLock } from './server-lock.js';
-import { repoRoot } from './transcripts.js';
 
 export interface ContractTarget {
   /** http://host:port, no trailing slash. */
@@ -61,19 +58,10 @@ export function realServerUrl(): string | undefined {
   return `${url.protocol}//${url.host}`;
 }
 
-/** Starts an emulator through src/emulator/index.ts, loaded only when needed. */
+/** Starts an emulator; src/emulator is loaded only when no real server is named. */
 async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
-  const entry = path.join(repoRoot, 'src/emulator/index.ts');
-  if (!existsSync(entry)) {
-    throw new Error(
-      'src/emulator/index.ts does not exist (yet): no emulator to test against. Set COMFYUI_URL to test a real ComfyUI.',
-    );
-  }
-  const specifier = '../../src/emulator/index.js';
-  const mod = (await import(specifier)) as {
-    startEmulator(options?: EmulatorOptions): Promise<RunningEmulator>;
-  };
-  return mod.startEmulator(options);
+  const { startEmulator: start } = await import('../../src/emulator/index.js');
+  return start(options);
 }
 
 /**
