@@ -45,7 +45,10 @@ export interface RestartPolicy {
 export interface ReadinessCheck {
   /** Default /system_stats (answers 200 JSON once ComfyUI serves). */
   path?: string;
-  /** Give up (status `error`, process ended) after this long. Default 120000 ms. */
+  /**
+   * Give up (status `error`, process ended) after this long. Default 300000 ms: ComfyUI imports
+   * every custom node before it serves, which takes minutes with large packs.
+   */
   timeoutMs?: number;
   /** Poll interval. Default 500 ms. */
   intervalMs?: number;
@@ -400,7 +403,7 @@ export class ManagedProcess extends EventEmitter<ManagedProcessEvents> {
 
   async #waitReady(generation: number, child: ChildProcess): Promise<void> {
     const o = this.#options;
-    const timeoutMs = o.readiness?.timeoutMs ?? 120_000;
+    const timeoutMs = o.readiness?.timeoutMs ?? 300_000;
     const intervalMs = o.readiness?.intervalMs ?? 500;
     const url = `${this.url}${o.readiness?.path ?? '/system_stats'}`;
     const abort = new AbortController();
