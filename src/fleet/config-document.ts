@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { CONFIG_VERSION, ConfigVersionError, migrateConfig } from './config-migrations.js';
 import type { ImportInstanceErrors } from './errors.js';
-import { type Instance, InstanceSchema } from './instance.js';
+import { DEFAULT_PORT, type Instance, InstanceSchema } from './instance.js';
 import { findConflicts, normalizeInstance } from './instance-validation.js';
 import { type FileSettings, FileSettingsSchema } from './settings.js';
 import { type FieldError, schemaErrors } from './validation.js';
@@ -38,6 +38,16 @@ export type ConfigDocumentResult =
       valid: { index: number; instance: Instance }[];
     };
 
+// A hand-written entry without an id gets one derived from its address, so the id is the same
+// at every start without the gateway rewriting the file.
+function entryId(entry: unknown): string {
+  const host = pick(entry, 'host') ?? 'instance';
+  const port = (entry as { port?: unknown }).port;
+  const slug = host.replace(/[^A-Za-z0-9_.:-]/g, '-');
+  const start = /^[A-Za-z0-9]/.test(slug) ? '' : 'ip'; // ids start with a letter or digit
+  return `${start}${slug}-${typeof port === 'number' ? port : DEFAULT_PORT}`.slice(0, 128);
+}
+
 function pick(v: unknown, key: string): string | undefined {
   if (v === null || typeof v !== 'object') return undefined;
   const x = (v as Record<string, unknown>)[key];
@@ -55,7 +65,7 @@ function pick(v: unknown, key: string): string | undefined {
  */
 export function validateConfigDocument(
   raw: unknown,
-  options: { now: string; newId?: () => string },
+  options: { now: string },
 ): ConfigDocumentResult {
   let migrated: ReturnType<typeof migrateConfig>;
   try {
@@ -84,7 +94,7 @@ export function validateConfigDocument(
       source: 'file',
       now: options.now,
       prefix,
-      ...(options.newId ? { newId: options.newId } : {}),
+      newId: () => entryId(entry),
     });
     const problems = result.ok
       ? findConflicts(result.instance, accepted, { prefix })

@@ -94,6 +94,21 @@ describe('config file', () => {
     ]);
   });
 
+  it('a hand-written entry without id gets the same id at every read', async () => {
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: '2.0',
+        instances: [{ host: 'gpu1.lan', port: 8189 }, { host: '::1' }],
+      }),
+    );
+    const first = await readConfigFile(file);
+    const second = await readConfigFile(file);
+    expect(first.document?.instances.map((i) => i.id)).toEqual(['gpu1.lan-8189', 'ip::1-8188']);
+    expect(second.document?.instances.map((i) => i.id)).toEqual(['gpu1.lan-8189', 'ip::1-8188']);
+    expect(first.document?.instances[0]).toMatchObject({ name: 'gpu1.lan:8189', source: 'file' });
+  });
+
   it('a missing file reads as no document', async () => {
     expect(await readConfigFile(file)).toEqual({
       document: null,

@@ -119,7 +119,7 @@ export type Instance = Static<typeof InstanceSchema>;
 
 /**
  * An instance entry as found in the config file or an import: only `host` is required; the
- * rest takes its default (id: generated, name: `host:port`, created_at: now, source: `file`).
+ * rest takes its default (id: `<host>-<port>`, name: `host:port`, created_at: now, source: `file`).
  */
 export const InstanceEntrySchema = Type.Object(
   {
