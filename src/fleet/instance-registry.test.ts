@@ -21,7 +21,7 @@ import {
 import type { FleetEvents } from './events.js';
 import type { Instance } from './instance.js';
 import { InstanceRegistry, type RegistryOptions } from './instance-registry.js';
-import type { InstanceSupervisor } from './lifecycle.js';
+import { acceptsNewWork, type InstanceSupervisor } from './lifecycle.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURE_V1 = path.join(here, 'fixtures', 'comfyui_instances.v1.0.json');
@@ -310,8 +310,9 @@ describe('lifecycle', () => {
     const r = await registry();
     const a = await r.create({ name: 'a', host: 'a.lan' });
     events.length = 0;
-    expect((await r.pause('a')).status).toBe('paused');
-    expect((await r.resume('a')).status).toBe('running');
+    expect(acceptsNewWork(await r.pause('a'))).toBe(false);
+    expect(r.resolve('a').status).toBe('paused');
+    expect(acceptsNewWork(await r.resume('a'))).toBe(true);
     expect((await r.stop('a')).status).toBe('stopped');
     expect(fileJson().instances[0]?.enabled).toBe(false);
     await expect(r.pause('a')).rejects.toThrow(
