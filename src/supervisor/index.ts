@@ -17,6 +17,7 @@ export {
   renderExtraModelPaths,
   syncExtraModelPaths,
 } from './extra-model-paths.js';
+export { FleetBridge, type FleetBridgeOptions, type FleetStatusSink } from './fleet-bridge.js';
 export { createInstanceDirs, fleetEntry, type PlannedFleetEntry } from './fleet-entry.js';
 export {
   type DetectGpusOptions,
