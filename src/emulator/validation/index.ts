@@ -5,4 +5,5 @@
  * import { validatePrompt, PromptValidationCrash } from './validation/index.js';
  * const v = validatePrompt(body.prompt, registry, env, body.partial_execution_targets);
  */
-export { PromptValidationCrash, validatePrompt } from './validate-prompt.js';
+export { PromptValidationCrash } from './prompt-validation-crash.js';
+export { validatePrompt } from './validate-prompt.js';

@@ -26,6 +26,7 @@ import type {
   NodeRegistry,
   PromptValidation,
 } from '../nodes/types.js';
+import { PromptValidationCrash } from './prompt-validation-crash.js';
 import {
   isDict,
   PyException,
@@ -50,20 +51,6 @@ import {
   RETURN_TYPE_FRAME,
   VALIDATE_PROMPT_FRAME,
 } from './tracebacks.js';
-
-/**
- * ComfyUI would raise an uncaught exception while handling this prompt (aiohttp answers 500 with
- * its plain-text error page).
- */
-export class PromptValidationCrash extends Error {
-  constructor(
-    readonly pyType: string,
-    message: string,
-  ) {
-    super(`${pyType}: ${message}`);
-    this.name = 'PromptValidationCrash';
-  }
-}
 
 interface Result {
   valid: boolean;

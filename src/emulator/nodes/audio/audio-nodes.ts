@@ -7,10 +7,10 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JsonValue } from '../../../comfy/protocol.js';
 import { NodeInputs } from '../inputs.js';
-import { Audio } from '../model/handles.js';
 import { type NodeSetContext, pngMetadata } from '../node-set.js';
 import { defineNode, type EmulatedNodeDefinition } from '../node-spec.js';
 import { finishWork } from '../timing.js';
+import { Audio } from './audio.js';
 import { encodeFlac } from './flac.js';
 
 const MODULE = 'comfy_extras.nodes_audio';

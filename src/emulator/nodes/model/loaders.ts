@@ -8,7 +8,10 @@ import { PythonNodeError } from '../node-error.js';
 import { defineNode, type EmulatedNodeDefinition, v3Combo } from '../node-spec.js';
 import { finishWork } from '../timing.js';
 import type { NodeContext, NodeEnvironment } from '../types.js';
-import { ClipHandle, ModelHandle, UpscaleModel, VaeHandle } from './handles.js';
+import { ClipHandle } from './clip-handle.js';
+import { ModelHandle } from './model-handle.js';
+import { UpscaleModel } from './upscale-model.js';
+import { VaeHandle } from './vae-handle.js';
 
 const CHECKPOINT_MS = 800;
 const VAE_MS = 120;

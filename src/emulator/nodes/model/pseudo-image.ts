@@ -4,7 +4,8 @@
  * prompts give visibly different pictures, identical settings give identical pixels.
  */
 import { imageDims, resizeImage, Tensor } from '../../images/index.js';
-import { hash32, type Latent, rng } from './handles.js';
+import type { Latent } from './latent.js';
+import { hash32, rng } from './prng.js';
 
 interface Blob {
   x: number;

@@ -10,9 +10,13 @@ import { MAX_RESOLUTION } from '../core/image-basic.js';
 import { NodeInputs } from '../inputs.js';
 import { defineNode, type EmulatedNodeDefinition } from '../node-spec.js';
 import { finishWork } from '../timing.js';
-import { ClipHandle, Conditioning, Latent, ModelHandle, VaeHandle } from './handles.js';
+import { ClipHandle } from './clip-handle.js';
+import { Conditioning } from './conditioning.js';
+import { Latent } from './latent.js';
+import { ModelHandle } from './model-handle.js';
 import { encodePreview, previewMethod } from './preview.js';
 import { decodeLatent, previewPixels } from './pseudo-image.js';
+import { VaeHandle } from './vae-handle.js';
 
 /** Sampler names of ComfyUI 0.8.0 (KSampler.SAMPLERS). */
 export const SAMPLERS = [

@@ -8,7 +8,7 @@ import { imageDims, pyRound, resizeImage } from '../../images/index.js';
 import { NodeInputs } from '../inputs.js';
 import { defineNode, type EmulatedNodeDefinition } from '../node-spec.js';
 import { pixelOp } from '../timing.js';
-import { UpscaleModel } from './handles.js';
+import { UpscaleModel } from './upscale-model.js';
 
 const TILE = 512;
 const OVERLAP = 32;
