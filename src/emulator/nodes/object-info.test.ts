@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeRegistry, UnknownNodePackError } from './index.js';
-import { createTestContext, type TestContext } from './test-support.js';
+import { createTestContext, type TestContext } from './testing/test-context.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const recordings = path.resolve(repoRoot, '../shared/comfyui-protocol');

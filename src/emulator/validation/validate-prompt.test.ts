@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiPrompt, JsonValue } from '../../comfy/protocol.js';
 import { createNodeRegistry } from '../nodes/index.js';
-import { createTestContext, type TestContext } from '../nodes/test-support.js';
+import { createTestContext, type TestContext } from '../nodes/testing/test-context.js';
 import type { NodeEnvironment, PromptValidation } from '../nodes/types.js';
 import { PromptValidationCrash, validatePrompt } from './index.js';
 
@@ -211,6 +211,29 @@ describe('validatePrompt details', () => {
     expect(err?.details).toBe("'9'");
     expect(err?.extra_info.input_name).toBe('images');
     expect(err?.extra_info.exception_type).toBe('KeyError');
+  });
+
+  it('adds every later failing output to dependent_outputs of earlier failures (ComfyUI quirk)', () => {
+    const v = validatePrompt(
+      { '1': empty({ width: 0 }), '2': save(), '3': empty({ height: 0 }), '4': save(['3', 0]) },
+      registry,
+      env,
+    );
+    expect(v.ok).toBe(false);
+    if (v.ok) return;
+    expect(v.nodeErrors['1']?.dependent_outputs).toEqual(['2', '4']);
+    expect(v.nodeErrors['3']?.dependent_outputs).toEqual(['4']);
+  });
+
+  it('reports a link with a non-string node id as Python’s KeyError', () => {
+    const v = validatePrompt({ '1': empty(), '2': save([1, 0]) }, registry, env);
+    expect(v.ok).toBe(false);
+    if (v.ok) return;
+    expect(v.nodeErrors['2']?.errors[0]).toMatchObject({
+      type: 'exception_during_validation',
+      details: '1',
+      extra_info: { exception_type: 'KeyError' },
+    });
   });
 
   it('flags a link that is not a pair', () => {

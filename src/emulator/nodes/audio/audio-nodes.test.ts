@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNodeRegistry } from '../index.js';
-import { createTestContext, type TestContext } from '../test-support.js';
+import { createTestContext, type TestContext } from '../testing/test-context.js';
 import { encodeFlac } from './flac.js';
 
 let ctx: TestContext | undefined;

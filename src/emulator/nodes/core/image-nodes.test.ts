@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodePng, encodePng, solidImage, type Tensor } from '../../images/index.js';
 import { createNodeRegistry, InterruptedError, PythonNodeError } from '../index.js';
-import { createTestContext, type TestContext } from '../test-support.js';
+import { createTestContext, type TestContext } from '../testing/test-context.js';
 import { previewText } from './utility.js';
 
 const registry = createNodeRegistry();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodePng, type Tensor } from '../../images/index.js';
 import { createNodeRegistry, PythonNodeError } from '../index.js';
-import { createTestContext, type TestContext } from '../test-support.js';
+import { createTestContext, type TestContext } from '../testing/test-context.js';
 
 let ctx: TestContext | undefined;
 afterEach(() => ctx?.cleanup());

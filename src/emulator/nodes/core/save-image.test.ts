@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiPrompt } from '../../../comfy/protocol.js';
 import { decodePng, readPngText, solidImage, Tensor } from '../../images/index.js';
 import { createNodeRegistry } from '../index.js';
-import { createTestContext, type TestContext } from '../test-support.js';
+import { createTestContext, type TestContext } from '../testing/test-context.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const recordings = path.resolve(repoRoot, '../shared/comfyui-protocol');

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { imageDims, solidImage, type Tensor } from '../../images/index.js';
 import { createNodeRegistry, InterruptedError, PythonNodeError } from '../index.js';
-import { createTestContext, type TestContext } from '../test-support.js';
+import { createTestContext, type TestContext } from '../testing/test-context.js';
 import { scaleFromName } from './loaders.js';
 import { tileCount } from './upscale-with-model.js';
 

@@ -5,8 +5,13 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ApiPrompt, JsonObject } from '../../comfy/protocol.js';
-import { type EmulatorDirs, InterruptedError, type ModelLists, type NodeContext } from './types.js';
+import type { ApiPrompt, JsonObject } from '../../../comfy/protocol.js';
+import {
+  type EmulatorDirs,
+  InterruptedError,
+  type ModelLists,
+  type NodeContext,
+} from '../types.js';
 
 export interface TestContext extends NodeContext {
   readonly root: string;
