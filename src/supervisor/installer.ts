@@ -28,6 +28,7 @@ import {
   venvStep,
 } from './install-steps.js';
 import { isProcessAlive } from './process-tree.js';
+import { pythonOutput } from './python-env.js';
 import { formatCommand, runCommand } from './run-command.js';
 
 /** Top-level folders that hold user data, never copied into a staging checkout but moved over. */
@@ -481,6 +482,10 @@ export async function installComfyUI(options: InstallOptions): Promise<InstallRe
 
   const release = await acquireLock(dir);
   try {
+    // Resolve launchers (pyenv shims, the Windows py launcher) to the real interpreter once:
+    // later checks start it directly, and the venv step notices a real interpreter change.
+    const executable = await pythonOutput(settings.python, 'import sys; print(sys.executable)');
+    if (executable) settings.python = executable;
     await finishInterruptedSwitch(dir);
     const live = readInstallState(dir);
     const working =
