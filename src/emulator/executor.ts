@@ -118,7 +118,11 @@ export class Executor {
     const { queue } = this.deps;
     while (!this.closed) {
       const next = queue.take();
-      if (next !== undefined) await this.execute(next.entry, next.taskId);
+      if (next !== undefined) {
+        await this.execute(next.entry, next.taskId);
+        // Let HTTP and WebSocket traffic in between prompts, even when nodes never wait.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       const flags = queue.takeFlags();
       if (flags.free_memory === true) this.cache.clear();
       if (next === undefined && !this.closed) await queue.waitForWork();
@@ -461,11 +465,12 @@ export class Executor {
     broadcast: boolean,
     head?: string,
   ): void {
+    // `data` is always a fresh literal: the timestamp goes last, as in ComfyUI.
     const timestamp = Date.now();
-    const withTime: JsonObject = { ...data, timestamp };
-    run.messages.push([event, withTime]);
+    data.timestamp = timestamp;
+    run.messages.push([event, data]);
     if (run.sid === null && !broadcast) return;
-    const json = head === undefined ? pyJson(withTime) : `${head}, "timestamp": ${timestamp}}`;
+    const json = head === undefined ? pyJson(data) : `${head}, "timestamp": ${timestamp}}`;
     this.deps.hub.sendJson(event, json, run.sid);
   }
 }

@@ -16,6 +16,8 @@ export interface CacheEntry {
 }
 
 let uncachable = 0;
+// Prefix of keys that never match (NaN isChanged, missing nodes); JSON keys start with "[".
+const UNCACHABLE = 'nan:';
 
 /**
  * Cache keys for every node of a prompt.
@@ -35,7 +37,7 @@ export function computeCacheKeys(
     const known = keys.get(id);
     if (known !== undefined) return known;
     const node = prompt[id];
-    if (node === undefined || visiting.has(id)) return `nan:${uncachable++}`;
+    if (node === undefined || visiting.has(id)) return `${UNCACHABLE}${uncachable++}`;
     visiting.add(id);
     const definition = registry.get(node.class_type);
     const constants: Record<string, JsonValue> = {};
@@ -61,14 +63,17 @@ export function computeCacheKeys(
     visiting.delete(id);
     // NaN never equals itself in ComfyUI's keys: such a node never hits the cache.
     if (typeof changed === 'number' && Number.isNaN(changed)) {
-      const key = `nan:${uncachable++}`;
+      const key = `${UNCACHABLE}${uncachable++}`;
       keys.set(id, key);
       return key;
     }
     parts.push(changed);
     if (definition?.notIdempotent === true) parts.push(id);
     parts.push(inputParts);
-    const key = createHash('sha1').update(JSON.stringify(parts)).digest('base64');
+    // Short keys stay readable and skip hashing; long ones (and every key that embeds them) are
+    // hashed so chains of nodes do not build ever longer strings.
+    const text = JSON.stringify(parts);
+    const key = text.length <= 160 ? text : createHash('sha1').update(text).digest('base64');
     keys.set(id, key);
     return key;
   };
@@ -96,7 +101,7 @@ export class NodeCache {
   }
 
   set(key: string | undefined, entry: CacheEntry): void {
-    if (key === undefined || key.startsWith('nan:')) return;
+    if (key === undefined || key.startsWith(UNCACHABLE)) return;
     this.entries.set(key, entry);
   }
 

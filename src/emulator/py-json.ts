@@ -132,10 +132,13 @@ export function pyJson(value: unknown): string {
         }
         return `${out}]`;
       }
-      if (value instanceof PyFloat || isForeignPyFloat(value)) {
-        return pyFloatRepr((value as PyFloat).value);
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        if (value instanceof PyFloat || isForeignPyFloat(value)) {
+          return pyFloatRepr((value as PyFloat).value);
+        }
+        if (value instanceof RawJson) return value.json;
       }
-      if (value instanceof RawJson) return value.json;
       let out = '{';
       let first = true;
       for (const key in value as Record<string, unknown>) {

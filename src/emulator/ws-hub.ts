@@ -4,10 +4,13 @@
  * socket's close removes the new one — ComfyUI's bug, reproduced), messages go to one sid or, for
  * sid None, to every socket; messages for an unknown sid are dropped.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { pyJson, pyString } from './py-json.js';
+
+const FLUSH_INTERVAL_MS = 1;
 
 /** A message target: null is ComfyUI's `sid=None` (broadcast); any other value names one socket. */
 export type Sid = unknown;
@@ -28,6 +31,7 @@ export class WsHub {
   private readonly connections = new Map<WebSocket, Connection>();
   private readonly corked = new Set<Duplex>();
   private flushScheduled = false;
+  private lastFlush = 0;
   private readonly wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -145,8 +149,9 @@ export class WsHub {
     }
   }
 
-  // Frames written in one turn of the event loop leave in one write: the socket is corked on
-  // the first frame and uncorked in setImmediate.
+  // Frames leave in batches: a socket is corked on its first frame and uncorked at the next
+  // turn of the event loop, or — when the last flush was under FLUSH_INTERVAL_MS ago — that much
+  // later, so a busy instance makes one write per socket per millisecond, not one per message.
   private write(ws: WebSocket, data: string | Buffer, binary: boolean): void {
     if (ws.readyState !== 1) return;
     const connection = this.connections.get(ws);
@@ -155,19 +160,22 @@ export class WsHub {
       this.corked.add(connection.socket);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => this.flush());
+        const wait = this.lastFlush + FLUSH_INTERVAL_MS - performance.now();
+        if (wait > 0) setTimeout(this.flushNow, wait);
+        else setImmediate(this.flushNow);
       }
     }
     ws.send(data, { binary });
   }
 
-  private flush(): void {
+  private readonly flushNow = (): void => {
     this.flushScheduled = false;
+    this.lastFlush = performance.now();
     for (const socket of this.corked) socket.uncork();
     this.corked.clear();
-  }
+  };
 }
 
 function randomHex32(): string {
-  return crypto.randomUUID().replaceAll('-', '');
+  return randomUUID().replaceAll('-', '');
 }

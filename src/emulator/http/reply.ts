@@ -39,13 +39,12 @@ export function reasonPhrase(status: number): string {
  * sendJson(res, 200, '{"exec_info": {"queue_remaining": 0}}');
  */
 export function sendJson(res: ServerResponse, status: number, json: string): void {
-  const body = Buffer.from(json);
   res.writeHead(status, {
     'Content-Type': JSON_TYPE,
-    'Content-Length': body.byteLength,
+    'Content-Length': Buffer.byteLength(json),
     Server: SERVER_HEADER,
   });
-  res.end(body);
+  res.end(json);
 }
 
 /** `web.Response(status=N)`: no body, application/octet-stream. */
