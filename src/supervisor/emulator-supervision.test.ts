@@ -11,7 +11,7 @@ import { type PlannedInstance, planInstances } from './instance-plan.js';
 import type { StatusChange } from './managed-process.js';
 import { signalGroup } from './process-tree.js';
 import { Supervisor } from './supervisor.js';
-import { freePort, waitFor } from './test-helpers.js';
+import { freePort, waitFor } from './testing/test-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EMULATOR = join(ROOT, 'src', 'emulator', 'main.ts');

@@ -8,7 +8,7 @@ import { fleetEntry } from './fleet-entry.js';
 import { planInstances } from './instance-plan.js';
 import { signalGroup } from './process-tree.js';
 import { Supervisor } from './supervisor.js';
-import { FAKE_COMFYUI, freePort, waitFor } from './test-helpers.js';
+import { FAKE_COMFYUI, freePort, waitFor } from './testing/test-helpers.js';
 
 let dir: string;
 let supervisor: Supervisor;

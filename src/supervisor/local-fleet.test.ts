@@ -9,7 +9,7 @@ import { installComfyUI } from './installer.js';
 import { createLocalSupervisor, planLocalFleet } from './local-fleet.js';
 import { signalGroup } from './process-tree.js';
 import type { Supervisor } from './supervisor.js';
-import { freePort } from './test-helpers.js';
+import { freePort } from './testing/test-helpers.js';
 
 const smiFixtures = fileURLToPath(new URL('./fixtures/nvidia-smi/', import.meta.url));
 let root: string;

@@ -12,7 +12,7 @@ import {
 } from './managed-process.js';
 import { pidFilePath } from './pid-file.js';
 import { isProcessAlive, signalGroup } from './process-tree.js';
-import { FAKE_COMFYUI, freePort, waitFor } from './test-helpers.js';
+import { FAKE_COMFYUI, freePort, waitFor } from './testing/test-helpers.js';
 
 let dir: string;
 const started: ManagedProcess[] = [];

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanupLeftover, readPidRecord } from './pid-file.js';
 import { isProcessAlive, signalGroup } from './process-tree.js';
-import { freePort, waitFor } from './test-helpers.js';
+import { freePort, waitFor } from './testing/test-helpers.js';
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/supervise.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

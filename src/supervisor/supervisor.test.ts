@@ -7,7 +7,7 @@ import { planInstances } from './instance-plan.js';
 import { assertPortFree } from './port-check.js';
 import { signalGroup } from './process-tree.js';
 import { Supervisor, type SupervisorBusEvents } from './supervisor.js';
-import { FAKE_COMFYUI, freePort } from './test-helpers.js';
+import { FAKE_COMFYUI, freePort } from './testing/test-helpers.js';
 
 let dir: string;
 let supervisor: Supervisor | null = null;

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 /** Path of the fake ComfyUI script (plain ESM, runs under `node` directly). */
-export const FAKE_COMFYUI = fileURLToPath(new URL('./fixtures/fake-comfyui.mjs', import.meta.url));
+export const FAKE_COMFYUI = fileURLToPath(new URL('../fixtures/fake-comfyui.mjs', import.meta.url));
 
 /** A loopback port that was free a moment ago. */
 export function freePort(): Promise<number> {
