@@ -48,36 +48,48 @@ function reflect(i: number, n: number): number {
   return i;
 }
 
+/** For each output position, the source index of every tap (reflect padding). */
+function tapTable(size: number, radius: number, taps: number): Int32Array {
+  const t = new Int32Array(size * taps);
+  for (let i = 0; i < size; i++) {
+    for (let k = 0; k < taps; k++) t[i * taps + k] = reflect(i - radius + k, size);
+  }
+  return t;
+}
+
 function separable(image: Tensor, weights: Float64Array, radius: number): Float64Array {
   const { batch, height, width, channels } = imageDims(image);
   const src = image.data;
   const tmp = new Float64Array(src.length);
   const out = new Float64Array(src.length);
   const taps = weights.length;
+  const xs = tapTable(width, radius, taps);
+  const ys = tapTable(height, radius, taps);
+  const rowLen = width * channels;
   for (let b = 0; b < batch; b++) {
-    const base = b * height * width * channels;
+    const base = b * height * rowLen;
     for (let y = 0; y < height; y++) {
+      const row = base + y * rowLen;
       for (let x = 0; x < width; x++) {
+        const o = row + x * channels;
         for (let c = 0; c < channels; c++) {
           let acc = 0;
           for (let k = 0; k < taps; k++) {
-            const xx = reflect(x - radius + k, width);
-            acc += (weights[k] ?? 0) * (src[base + (y * width + xx) * channels + c] ?? 0);
+            acc +=
+              (weights[k] as number) *
+              (src[row + (xs[x * taps + k] as number) * channels + c] as number);
           }
-          tmp[base + (y * width + x) * channels + c] = acc;
+          tmp[o + c] = acc;
         }
       }
     }
     for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        for (let c = 0; c < channels; c++) {
-          let acc = 0;
-          for (let k = 0; k < taps; k++) {
-            const yy = reflect(y - radius + k, height);
-            acc += (weights[k] ?? 0) * (tmp[base + (yy * width + x) * channels + c] ?? 0);
-          }
-          out[base + (y * width + x) * channels + c] = acc;
-        }
+      const o = base + y * rowLen;
+      for (let k = 0; k < taps; k++) {
+        const w = weights[k] as number;
+        const from = base + (ys[y * taps + k] as number) * rowLen;
+        for (let i = 0; i < rowLen; i++)
+          out[o + i] = (out[o + i] as number) + w * (tmp[from + i] as number);
       }
     }
   }
