@@ -221,7 +221,7 @@ export interface NodeInfo {
   output_is_list: boolean[];
   output_name: string[];
   name: string;
-  display_name: string;
+  display_name: string | null;
   description: string;
   python_module: string;
   category: string;
