@@ -4,6 +4,8 @@
  */
 import { Command } from 'commander';
 import { registerEmulateCommand } from './commands/emulate.js';
+import { registerInstallCommand } from './commands/install.js';
+import { registerPm2Command } from './commands/pm2.js';
 
 const program = new Command()
   .name('comfy-cluster')
@@ -15,5 +17,7 @@ const program = new Command()
   });
 
 registerEmulateCommand(program);
+registerInstallCommand(program);
+registerPm2Command(program);
 
 await program.parseAsync(process.argv);
