@@ -31,6 +31,17 @@ export {
   type PromptOutcome,
   type PromptState,
 } from './prompt-state.js';
+export {
+  type CustomInputValidator,
+  type FileInput,
+  fileInputs,
+  fileInputValidation,
+  type NodeInfoSource,
+  PromptValidationCrash,
+  type PromptValidationOptions,
+  type PromptValidationResult,
+  validateApiPrompt,
+} from './prompt-validation.js';
 export { PromptWatch } from './prompt-watch.js';
 export * from './protocol.js';
 export {
