@@ -119,9 +119,15 @@ export class Executor {
     while (!this.closed) {
       const next = queue.take();
       if (next !== undefined) {
+        let turned = false;
+        const ticker = setImmediate(() => {
+          turned = true;
+        });
         await this.execute(next.entry, next.taskId);
-        // Let HTTP and WebSocket traffic in between prompts, even when nodes never wait.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        // Let HTTP and WebSocket traffic in between prompts when the nodes never waited for I/O
+        // (instant nodes would otherwise hold the event loop for the whole queue).
+        if (!turned) await new Promise<void>((resolve) => setImmediate(resolve));
+        clearImmediate(ticker);
       }
       const flags = queue.takeFlags();
       if (flags.free_memory === true) this.cache.clear();

@@ -73,7 +73,7 @@ export function computeCacheKeys(
     // Short keys stay readable and skip hashing; long ones (and every key that embeds them) are
     // hashed so chains of nodes do not build ever longer strings.
     const text = JSON.stringify(parts);
-    const key = text.length <= 160 ? text : createHash('sha1').update(text).digest('base64');
+    const key = text.length <= 1024 ? text : createHash('sha1').update(text).digest('base64');
     keys.set(id, key);
     return key;
   };

@@ -29,7 +29,10 @@ export class WsHub {
   readonly sockets = new Map<string, WebSocket>();
   private readonly flags = new Map<string, Record<string, unknown>>();
   private readonly connections = new Map<WebSocket, Connection>();
-  private readonly corked = new Set<Duplex>();
+  private readonly pending = new Map<
+    WebSocket,
+    { frames: (string | Buffer)[]; binary: boolean[]; size: number }
+  >();
   private flushScheduled = false;
   private lastFlush = 0;
   private readonly wss = new WebSocketServer({
@@ -149,31 +152,70 @@ export class WsHub {
     }
   }
 
-  // Frames leave in batches: a socket is corked on its first frame and uncorked at the next
-  // turn of the event loop, or — when the last flush was under FLUSH_INTERVAL_MS ago — that much
-  // later, so a busy instance makes one write per socket per millisecond, not one per message.
+  // Frames leave in batches: queued per socket and written as one buffer at the next turn of
+  // the event loop, or — when the last flush was under FLUSH_INTERVAL_MS ago — that much later,
+  // so a busy instance makes one write per socket per millisecond, not one per message. Text is
+  // always ASCII here (Python-style JSON escapes everything else), so it is copied as latin1.
   private write(ws: WebSocket, data: string | Buffer, binary: boolean): void {
     if (ws.readyState !== 1) return;
-    const connection = this.connections.get(ws);
-    if (connection !== undefined && !this.corked.has(connection.socket)) {
-      connection.socket.cork();
-      this.corked.add(connection.socket);
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        const wait = this.lastFlush + FLUSH_INTERVAL_MS - performance.now();
-        if (wait > 0) setTimeout(this.flushNow, wait);
-        else setImmediate(this.flushNow);
-      }
+    let batch = this.pending.get(ws);
+    if (batch === undefined) {
+      batch = { frames: [], binary: [], size: 0 };
+      this.pending.set(ws, batch);
     }
-    ws.send(data, { binary });
+    const length = typeof data === 'string' ? data.length : data.byteLength;
+    batch.frames.push(data);
+    batch.binary.push(binary);
+    batch.size += frameHeaderSize(length) + length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      const wait = this.lastFlush + FLUSH_INTERVAL_MS - performance.now();
+      if (wait > 0) setTimeout(this.flushNow, wait);
+      else setImmediate(this.flushNow);
+    }
   }
 
   private readonly flushNow = (): void => {
     this.flushScheduled = false;
     this.lastFlush = performance.now();
-    for (const socket of this.corked) socket.uncork();
-    this.corked.clear();
+    for (const [ws, batch] of this.pending) {
+      const socket = this.connections.get(ws)?.socket;
+      if (socket === undefined || ws.readyState !== 1 || !socket.writable) continue;
+      const out = Buffer.allocUnsafe(batch.size);
+      let offset = 0;
+      for (let i = 0; i < batch.frames.length; i++) {
+        const data = batch.frames[i] as string | Buffer;
+        const length = typeof data === 'string' ? data.length : data.byteLength;
+        offset = writeFrameHeader(out, offset, batch.binary[i] === true, length);
+        offset +=
+          typeof data === 'string' ? out.write(data, offset, 'latin1') : data.copy(out, offset);
+      }
+      socket.write(out);
+    }
+    this.pending.clear();
   };
+}
+
+function frameHeaderSize(length: number): number {
+  return length < 126 ? 2 : length < 65536 ? 4 : 10;
+}
+
+/** An unmasked, final server frame header (RFC 6455 §5.2); returns the payload offset. */
+function writeFrameHeader(out: Buffer, offset: number, binary: boolean, length: number): number {
+  out[offset] = binary ? 0x82 : 0x81;
+  if (length < 126) {
+    out[offset + 1] = length;
+    return offset + 2;
+  }
+  if (length < 65536) {
+    out[offset + 1] = 126;
+    out.writeUInt16BE(length, offset + 2);
+    return offset + 4;
+  }
+  out[offset + 1] = 127;
+  out.writeUInt32BE(Math.floor(length / 2 ** 32), offset + 2);
+  out.writeUInt32BE(length >>> 0, offset + 6);
+  return offset + 10;
 }
 
 function randomHex32(): string {

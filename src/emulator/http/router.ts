@@ -40,6 +40,8 @@ export type Resolution =
 export class Router {
   private readonly exact = new Map<string, Route>();
   private readonly dynamic: Route[] = [];
+  /** Dynamic routes by their first path segment ("history" for /history/{prompt_id}). */
+  private readonly byFirst = new Map<string, Route[]>();
 
   /** Registers a route; `mirror: false` keeps it off /api (ComfyUI's /internal sub-app). */
   add(
@@ -55,8 +57,14 @@ export class Router {
       : this.exact.get(template);
     if (route === undefined) {
       route = { template, segments, methods: new Map(), mirror: options.mirror ?? true };
-      if (isDynamic) this.dynamic.push(route);
-      else this.exact.set(template, route);
+      if (isDynamic) {
+        this.dynamic.push(route);
+        const first = segments[1] ?? '';
+        const key = first.startsWith('{') ? '*' : first;
+        this.byFirst.set(key, [...(this.byFirst.get(key) ?? []), route]);
+      } else {
+        this.exact.set(template, route);
+      }
     }
     route.methods.set(method, handler);
     if (method === 'GET' && !route.methods.has('HEAD')) route.methods.set('HEAD', handler);
@@ -90,15 +98,18 @@ export class Router {
       for (const m of route.methods.keys()) allowed.add(m);
     }
     const segments = path.split('/');
-    for (const candidate of this.dynamic) {
-      if (mirroredOnly && !candidate.mirror) continue;
-      const params = matchSegments(candidate.segments, segments);
-      if (params === undefined) continue;
-      const handler = candidate.methods.get(method);
-      if (handler !== undefined) {
-        return { kind: 'route', handler, params, template: candidate.template };
+    for (const group of [this.byFirst.get(segments[1] ?? ''), this.byFirst.get('*')]) {
+      if (group === undefined) continue;
+      for (const candidate of group) {
+        if (mirroredOnly && !candidate.mirror) continue;
+        const params = matchSegments(candidate.segments, segments);
+        if (params === undefined) continue;
+        const handler = candidate.methods.get(method);
+        if (handler !== undefined) {
+          return { kind: 'route', handler, params, template: candidate.template };
+        }
+        for (const m of candidate.methods.keys()) allowed.add(m);
       }
-      for (const m of candidate.methods.keys()) allowed.add(m);
     }
     return undefined;
   }
