@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator } from './index.js';
 import type { RunningEmulator } from './options.js';
-import { http, postJson, WORKFLOWS, WsProbe } from './test-kit.js';
+import { http, postJson, WORKFLOWS, WsProbe } from './testing/test-kit.js';
 
 describe('faults, stats and control routes', () => {
   const running: RunningEmulator[] = [];

@@ -4,7 +4,14 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from './index.js';
 import type { RunningEmulator } from './options.js';
-import { http, loadRecording, multipart, OTHER_PNG, UPLOAD_PNG, upload } from './test-kit.js';
+import {
+  http,
+  loadRecording,
+  multipart,
+  OTHER_PNG,
+  UPLOAD_PNG,
+  upload,
+} from './testing/test-kit.js';
 
 describe('uploads', () => {
   let emu: RunningEmulator;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from './index.js';
 import type { RunningEmulator } from './options.js';
-import { http, loadRecording, postJson, type RawResponse, WORKFLOWS } from './test-kit.js';
+import { http, loadRecording, postJson, type RawResponse, WORKFLOWS } from './testing/test-kit.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 

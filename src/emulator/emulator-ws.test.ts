@@ -12,7 +12,7 @@ import {
   WORKFLOWS,
   type WsMessage,
   WsProbe,
-} from './test-kit.js';
+} from './testing/test-kit.js';
 
 function recordedSocket(file: string, label: string): RecordedMessage[] {
   const socket = loadRecording(file).ws?.find((w) => w.label.startsWith(label));
@@ -278,6 +278,17 @@ describe('WebSocket sequences', () => {
       await new Promise((r) => setTimeout(r, 5));
     }
     expect(new Set(probe.types())).toEqual(new Set(['status']));
+  });
+
+  it('serves /api/ws too, and POST /free {free_memory} empties the node cache', async () => {
+    const ws = await open({ clientId: 'free', path: '/api/ws' });
+    const first = await submit(emu, { prompt: WORKFLOWS.emptySave(77), client_id: 'free' });
+    await ws.waitDone(first);
+    await postJson(emu.url, '/free', { unload_models: true, free_memory: true });
+    const second = await submit(emu, { prompt: WORKFLOWS.emptySave(77), client_id: 'free' });
+    await ws.waitDone(second);
+    const cached = ws.messages.filter((m) => m.kind === 'text' && m.type === 'execution_cached');
+    expect(cached.map((m) => text(m).data.nodes)).toEqual([[], []]);
   });
 
   it('reproduces the same-clientId replacement bug', async () => {

@@ -1,6 +1,6 @@
 /**
- * Test helpers for the emulator's own tests (raw HTTP requests, a recording WebSocket client, the
- * recorded transcripts). Not used by the emulator itself.
+ * Test helpers for the emulator's own tests: raw HTTP requests, a recording WebSocket client, the
+ * recorded transcripts. Not used by the emulator itself (testing/ stays out of the build).
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** One recorded transcript from shared/comfyui-protocol (see its README). */
 export function loadRecording(name: string): Recording {
