@@ -390,7 +390,9 @@ export async function startEmulator(
 
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : requestedPort;
-  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  // A wildcard bind is reached through loopback.
+  const urlHost =
+    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   if (options.argv === undefined && requestedPort === 0) {
     app.argv.splice(app.argv.indexOf('--port') + 1, 1, String(port));
   }
