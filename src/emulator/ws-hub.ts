@@ -67,9 +67,7 @@ export class WsHub {
   sendJson(type: string, dataJson: string, sid: Sid): void {
     const text = `{"type": ${pyString(type)}, "data": ${dataJson}}`;
     if (sid === null) {
-      if (this.sockets.size === 0) return;
-      const buffer = Buffer.from(text);
-      for (const ws of this.sockets.values()) this.write(ws, buffer, false);
+      for (const ws of this.sockets.values()) this.write(ws, text, false);
       return;
     }
     const ws = typeof sid === 'string' ? this.sockets.get(sid) : undefined;
