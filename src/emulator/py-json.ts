@@ -19,17 +19,15 @@ export class RawJson {
   constructor(readonly json: string) {}
 }
 
+const NEEDS_ESCAPE = /[^ -!#-[\]-~]/;
+
 /** Python `json.dumps(str)` with ensure_ascii (everything outside ' '..'~' escaped). */
 export function pyString(s: string): string {
-  let i = 0;
-  for (; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) break;
-  }
-  if (i === s.length) return `"${s}"`;
+  // Printable ASCII except '"' and '\\' needs no escaping (the common case, tested natively).
+  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
   let out = '"';
   let start = 0;
-  for (; i < s.length; i++) {
+  for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c < 0x7f) continue;
     if (i > start) out += s.slice(start, i);
