@@ -48,6 +48,7 @@ export const DEFAULT_CUDA_DEVICE: DeviceProfile = {
   vram_free: 22 * GIB,
 };
 
+/** The ComfyUI version emulated (the recordings' server). */
 export const DEFAULT_VERSION = '0.8.0';
 
 /** Fields of ComfyUI 0.8.0's /system_stats that the emulator does not vary. */
@@ -59,5 +60,7 @@ export const SYSTEM_CONSTANTS = {
   embedded_python: false,
 };
 
+/** ComfyUI's MAXIMUM_HISTORY_SIZE. */
 export const DEFAULT_MAX_HISTORY = 10_000;
+/** ComfyUI's --max-upload-size default (MB). */
 export const DEFAULT_MAX_UPLOAD_MB = 100;

@@ -6,6 +6,7 @@ import type { JsonObject, JsonValue, NodeOutput } from '../comfy/protocol.js';
 import type { HistoryEntry, QueueEntry } from './prompt-queue.js';
 import { PyFloat, RawJson } from './py-json.js';
 
+/** Job statuses ComfyUI 0.8.0 knows (an interrupted prompt is `failed`). */
 export const JOB_STATUSES = ['pending', 'in_progress', 'completed', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 

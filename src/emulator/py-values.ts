@@ -11,6 +11,7 @@ export class PythonError extends Error {
   }
 }
 
+/** A JSON object (Python dict). */
 export function isDict(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -57,6 +57,7 @@ export function sendEmpty(res: ServerResponse, status: number): void {
   res.end();
 }
 
+/** A text body (aiohttp's `web.Response(text=...)`), plus extra headers. */
 export function sendText(
   res: ServerResponse,
   status: number,

@@ -230,6 +230,7 @@ export function segments(messages: RecordedMessage[]): RecordedMessage[][] {
   return out;
 }
 
+/** The recorded API-format workflows (colours vary to defeat the cache). */
 export const WORKFLOWS = {
   emptySave: (color = 16711680, prefix = 'gw_empty') => ({
     '1': { class_type: 'EmptyImage', inputs: { width: 64, height: 64, batch_size: 1, color } },
