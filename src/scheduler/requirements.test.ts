@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiPrompt, NodeInfo, ObjectInfo } from '../comfy/protocol.js';
+import type { ApiPrompt, InputSpec, NodeInfo, ObjectInfo } from '../comfy/protocol.js';
 import type { RunningEmulator } from '../emulator/index.js';
 import { startEmulator } from '../emulator/index.js';
 import { InvalidPromptError } from './errors.js';
@@ -129,9 +129,9 @@ describe('extractRequirements for custom nodes (combo options matched to model l
     sams: ['sam_vit_b.pth'],
     custom_nodes: ['example_node.py.example'],
   };
-  const customNode = (name: string, required: NodeInfo['input']['required']): NodeInfo => ({
+  const customNode = (name: string, required: Record<string, InputSpec>): NodeInfo => ({
     input: { required },
-    input_order: { required: Object.keys(required ?? {}) },
+    input_order: { required: Object.keys(required) },
     output: ['X'],
     output_is_list: [false],
     output_name: ['X'],
