@@ -4,7 +4,7 @@
  * server does.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -60,21 +60,25 @@ function versionAtLeast(version: string, major: number, minor: number): boolean 
 }
 
 /**
- * Where a temporary base folder goes: RAM-backed /dev/shm on Linux when usable (creating a file
- * there costs microseconds; on a VM disk it can cost a millisecond, which would cap throughput at
- * SaveImage's one file per prompt), else the OS temp folder.
+ * Where a temporary base folder goes: RAM-backed /dev/shm on Linux when it is writable and roomy
+ * (creating a file there costs microseconds; on a VM disk it can cost a millisecond, which would
+ * cap throughput at SaveImage's one file per prompt), else the OS temp folder. Containers often
+ * give /dev/shm only 64 MB, hence the free-space check.
  */
 async function scratchRoot(): Promise<string> {
   if (process.platform === 'linux') {
     try {
       await access('/dev/shm', constants.W_OK);
-      return '/dev/shm';
+      const fs = await statfs('/dev/shm');
+      if (fs.bavail * fs.bsize >= MIN_SHM_FREE_BYTES) return '/dev/shm';
     } catch {
       // not available: fall back to the OS temp folder
     }
   }
   return tmpdir();
 }
+
+const MIN_SHM_FREE_BYTES = 1024 ** 3;
 
 async function prepareDirs(options: EmulatorOptions): Promise<{ dirs: Dirs; cleanup: string[] }> {
   const cleanup: string[] = [];
