@@ -114,7 +114,7 @@ export class WebhookSender {
     const body = JSON.stringify(payload);
     let lastProblem = '';
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      if (this.#lifetime.signal.aborted) return;
+      if (this.#lifetime.signal.aborted) break;
       try {
         const res = await fetch(url, {
           method: 'POST',
@@ -130,10 +130,14 @@ export class WebhookSender {
         lastProblem = `answered ${res.status}`;
         if (res.status !== 429 && res.status < 500) break;
       } catch (err) {
-        if (this.#lifetime.signal.aborted) return;
+        if (this.#lifetime.signal.aborted) break;
         lastProblem = err instanceof Error ? err.message : String(err);
       }
       if (attempt < maxAttempts) await this.#sleep(retryDelayMs * 2 ** (attempt - 1));
+    }
+    if (this.#lifetime.signal.aborted) {
+      this.#dropped++;
+      return;
     }
     this.#failed++;
     this.#logger?.warn(
