@@ -4,7 +4,10 @@ import { CircuitBreaker } from './circuit-breaker.js';
 function clocked(options: ConstructorParameters<typeof CircuitBreaker>[0] = {}) {
   let now = 1_000_000;
   const breaker = new CircuitBreaker({ clock: () => now, ...options });
-  return { breaker, advance: (ms: number) => void (now += ms), now: () => now };
+  const advance = (ms: number): void => {
+    now += ms;
+  };
+  return { breaker, advance, now: () => now };
 }
 
 describe('CircuitBreaker', () => {
