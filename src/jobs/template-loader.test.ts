@@ -6,6 +6,7 @@ import { openStore } from '../store/index.js';
 import type { Store } from '../store/store.js';
 import { UPSCALE_IMAGE_TEMPLATE } from './builtin-templates.js';
 import { installTemplates, readTemplateFolder } from './template-loader.js';
+import type { TemplateDefinition } from './template-model.js';
 import { TemplateRepository } from './template-repository.js';
 
 let dir: string;
@@ -25,7 +26,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const invert = {
+const invert: Omit<TemplateDefinition, 'name' | 'variants'> = {
   description: 'invert an image',
   workflow: {
     '1': { class_type: 'LoadImage', inputs: { image: 'x.png' } },
