@@ -55,6 +55,11 @@ export class NodeExecutionError extends Error {
 export interface NodeContext extends NodeEnvironment {
   promptId: string;
   nodeId: string;
+  /**
+   * Preview method in effect for this prompt (`--preview-method` overridden by
+   * extra_data.preview_method); "none" means no latent previews.
+   */
+  previewMethod?: string;
   /** The whole (validated) prompt and its extra_data, e.g. for PNG metadata. */
   prompt: ApiPrompt;
   extraData: JsonObject;

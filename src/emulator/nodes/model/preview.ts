@@ -20,8 +20,7 @@ function loadSharp(): Promise<SharpFn | undefined> {
 
 /** The preview method in effect for this prompt (executor setting, else extra_data), or "none". */
 export function previewMethod(ctx: NodeContext): string {
-  const fromExecutor = (ctx as { previewMethod?: unknown }).previewMethod;
-  if (typeof fromExecutor === 'string') return fromExecutor;
+  if (ctx.previewMethod !== undefined) return ctx.previewMethod;
   const fromPrompt = ctx.extraData.preview_method;
   return typeof fromPrompt === 'string' && fromPrompt !== 'default' ? fromPrompt : 'none';
 }
