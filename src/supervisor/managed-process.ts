@@ -330,7 +330,18 @@ export class ManagedProcess extends EventEmitter<ManagedProcessEvents> {
         this.#note(`ended leftover process group ${leftover.pid} from a previous run`);
       }
       if (generation !== this.#generation) return;
-      await assertPortFree(o.listen ?? o.host, o.port);
+      // A leftover we just ended may hold its port a moment longer while the kernel tears it
+      // down (seen on a loaded machine): give it a few seconds before calling it a conflict.
+      const portDeadline = Date.now() + (leftover?.outcome === 'killed' ? 5000 : 0);
+      for (;;) {
+        try {
+          await assertPortFree(o.listen ?? o.host, o.port);
+          break;
+        } catch (error) {
+          if (!(error instanceof PortInUseError) || Date.now() >= portDeadline) throw error;
+          await sleep(50);
+        }
+      }
       if (generation !== this.#generation) return;
       for (const dir of o.createDirs ?? []) mkdirSync(dir, { recursive: true });
     } catch (error) {
