@@ -340,6 +340,27 @@ export class JobRepository {
     return row ? toJob(row) : undefined;
   }
 
+  /** The job an owner created with this idempotency key, or undefined. */
+  async getByIdempotencyKey(owner: string | null, key: string): Promise<Job | undefined> {
+    const row = await this.#db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('idempotency_scope', '=', owner ?? '')
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
+    return row ? toJob(row) : undefined;
+  }
+
+  /** The request hash stored with a job (see {@link NewJob.request_hash}). */
+  async requestHash(id: string): Promise<string | null | undefined> {
+    const row = await this.#db
+      .selectFrom('jobs')
+      .select('request_hash')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? row.request_hash : undefined;
+  }
+
   /** The job, or JOB_NOT_FOUND. */
   async getOrThrow(id: string): Promise<Job> {
     const job = await this.get(id);
