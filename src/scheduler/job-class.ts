@@ -32,6 +32,8 @@ export class JobClass {
   refs = 0;
   /** Sum of the fair-share costs (reference ms) of its live entries. */
   work = 0;
+  /** How many instances of the fleet could run it (fewer goes first); set by the queue. */
+  selectivity = 1;
   private readonly cache = new Map<string, CachedMatch>();
 
   constructor(job: SchedulerJob) {

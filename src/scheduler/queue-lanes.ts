@@ -1,6 +1,9 @@
 /**
  * The waiting queue's inner structure: priority level → owner → lane (one per job class), each
- * lane in FIFO order. Plain records, used by `WaitingQueue` and `QueueScan` only.
+ * lane in FIFO order. Each owner keeps its lanes sorted by their head job (selectivity, then
+ * FIFO) and each level keeps its owners sorted by (virtual time, best head), so the next job is
+ * found at the front instead of by a search. Plain records, used by `WaitingQueue` and
+ * `QueueScan` only.
  */
 import type { JobClass } from './job-class.js';
 import type { SchedulerJob } from './types.js';
@@ -18,6 +21,18 @@ export interface QueueEntry {
   removed: boolean;
 }
 
+/** Sort key of a lane: its head job's selectivity, submission time and arrival. */
+export interface HeadKey {
+  sel: number;
+  at: number;
+  seq: number;
+}
+
+/** Sort key of an owner within a level: virtual time, then its best lane's head. */
+export interface OwnerKey extends HeadKey {
+  v: number;
+}
+
 /** Jobs of one class, one owner, one priority: in (submitted_at, seq) order, removals lazy. */
 export interface Lane {
   readonly cls: JobClass;
@@ -25,6 +40,8 @@ export interface Lane {
   entries: QueueEntry[];
   head: number;
   live: number;
+  /** The key it is filed under in `owner.sorted`, or null when not filed. */
+  key: HeadKey | null;
 }
 
 /** One owner's jobs at one priority level. */
@@ -32,15 +49,21 @@ export interface OwnerLanes {
   readonly owner: string;
   readonly level: Level;
   readonly lanes: Map<string, Lane>;
+  /** Non-empty lanes, best head first. */
+  sorted: Lane[];
   live: number;
   /** Sum of the costs of its live entries. */
   work: number;
+  /** The key it is filed under in `level.sorted`, or null when not filed. */
+  key: OwnerKey | null;
 }
 
 /** All jobs of one priority. */
 export interface Level {
   readonly priority: number;
   readonly owners: Map<string, OwnerLanes>;
+  /** Owners with jobs, next to serve first. */
+  sorted: OwnerLanes[];
   live: number;
   work: number;
 }
@@ -51,6 +74,59 @@ export function fifoBefore(a: QueueEntry, b: QueueEntry): boolean {
     a.job.submitted_at < b.job.submitted_at ||
     (a.job.submitted_at === b.job.submitted_at && a.seq < b.seq)
   );
+}
+
+/** Queue order of two entries of one owner: fewer capable instances first, then FIFO. */
+export function entryBefore(a: QueueEntry, b: QueueEntry): boolean {
+  if (a.cls.selectivity !== b.cls.selectivity) return a.cls.selectivity < b.cls.selectivity;
+  return fifoBefore(a, b);
+}
+
+/** The key of an entry as the head of its lane. */
+export function headKey(e: QueueEntry): HeadKey {
+  return { sel: e.cls.selectivity, at: e.job.submitted_at, seq: e.seq };
+}
+
+/** Compares head keys (negative: a first). */
+export function compareHead(a: HeadKey, b: HeadKey): number {
+  return a.sel - b.sel || a.at - b.at || a.seq - b.seq;
+}
+
+/** Compares owner keys (negative: a first). */
+export function compareOwner(a: OwnerKey, b: OwnerKey): number {
+  return a.v - b.v || compareHead(a, b);
+}
+
+/** Inserts into a sorted array (binary search on the keys). */
+export function sortedInsert<T>(list: T[], item: T, before: (x: T) => boolean): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (before(list[mid] as T)) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, item);
+}
+
+/** Removes an item filed under a key from a sorted array. */
+export function sortedRemove<T>(list: T[], item: T, before: (x: T) => boolean): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (before(list[mid] as T)) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < list.length; i++) {
+    if (list[i] === item) {
+      list.splice(i, 1);
+      return;
+    }
+  }
+  // Not where its key says (should not happen): fall back to a search.
+  const at = list.indexOf(item);
+  if (at >= 0) list.splice(at, 1);
 }
 
 /** Inserts in FIFO order (appending in the common case). */
@@ -79,6 +155,12 @@ export function laneFirst(lane: Lane, from: number): number {
     if (!list[i]?.removed) return i;
   }
   return -1;
+}
+
+/** The first live entry of a lane. */
+export function laneHead(lane: Lane): QueueEntry | undefined {
+  const i = laneFirst(lane, lane.head);
+  return i < 0 ? undefined : lane.entries[i];
 }
 
 /** Drops removed entries from the front, and compacts when most of the lane is dead. */

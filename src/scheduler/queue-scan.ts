@@ -1,9 +1,10 @@
 import type { JobClass } from './job-class.js';
 import {
-  fifoBefore,
+  entryBefore,
   type Lane,
   type Level,
   laneFirst,
+  laneHead,
   type OwnerLanes,
   type QueueEntry,
 } from './queue-lanes.js';
@@ -12,8 +13,6 @@ import {
 export interface ScanOptions {
   /** Jobs each owner has on instances now (for owner caps). */
   in_flight: ReadonlyMap<string, number>;
-  /** How many instances could run jobs of a class: fewer goes first. */
-  selectivity: (cls: JobClass) => number;
 }
 
 /** Fair-share state a scan reads from its queue. */
@@ -23,32 +22,41 @@ export interface OwnerPolicy {
   cap(owner: string): number | null;
 }
 
+/** An owner this walk has changed (planned a job of, skipped its best class, capped). */
+interface Local {
+  best: QueueEntry | null;
+  /** Position in the owner's sorted lanes before which nothing is left for this walk. */
+  ptr: number;
+}
+
 const EPS = 1e-9;
 
 /**
  * One ordered walk over the waiting queue, for one placement decision. `next()` gives the job
  * that goes next; the caller then either plans it (`consume`: it will take a slot soon, so its
  * owner's share and cap are charged within this walk) or finds that no job of its class fits now
- * (`skipClass`: the rest of the class is passed over). Each step costs O(owners of the level +
- * lanes of one owner), never O(jobs).
+ * (`skipClass`: the rest of the class is passed over). The queue's sorted owners and lanes are
+ * read from the front; only owners this walk changed are compared one by one, so a step costs
+ * O(owners changed in this walk), not O(jobs), O(owners) or O(classes).
  *
  * @example
- * const scan = queue.scan({ in_flight, selectivity });
+ * const scan = queue.scan({ in_flight });
  * for (let e = scan.next(); e !== null; e = scan.next()) {
  *   if (fits(e)) return e;
  *   scan.skipClass(e.cls);
  * }
  */
 export class QueueScan {
-  /** Entries `next()` returned (distinct steps), for measurements. */
+  /** Distinct entries `next()` returned, for measurements. */
   examined = 0;
   private levelIdx = 0;
+  private walk = 0;
+  private touched = new Map<OwnerLanes, Local>();
   private readonly vt = new Map<string, number>();
   private readonly planned = new Map<string, number>();
   private readonly cursors = new Map<Lane, number>();
+  private readonly consumedLanes = new Map<OwnerLanes, Lane[]>();
   private readonly skipped = new Set<JobClass>();
-  private readonly best = new Map<OwnerLanes, QueueEntry | null>();
-  private readonly sel = new Map<JobClass, number>();
   private last: QueueEntry | null = null;
 
   constructor(
@@ -65,23 +73,25 @@ export class QueueScan {
    */
   next(): QueueEntry | null {
     while (this.levelIdx < this.levels.length) {
-      const level = this.levels[this.levelIdx];
+      const level = this.levels[this.levelIdx] as Level;
       let chosen: QueueEntry | null = null;
       let chosenV = 0;
-      if (level !== undefined) {
-        for (const ol of level.owners.values()) {
-          if (this.capped(ol.owner)) continue;
-          const cand = this.ownerBest(ol);
-          if (cand === null) continue;
-          const v = this.vtime(ol.owner);
-          if (
-            chosen === null ||
-            v < chosenV - EPS ||
-            (v <= chosenV + EPS && this.before(cand, chosen))
-          ) {
-            chosen = cand;
-            chosenV = v;
-          }
+      const front = this.frontOwner(level);
+      const frontLane = front?.sorted[0];
+      if (front !== null && frontLane !== undefined) {
+        chosen = laneHead(frontLane) ?? null;
+        chosenV = this.vtime(front.owner);
+      }
+      for (const [ol, local] of this.touched) {
+        if (local.best === null) continue;
+        const v = this.vtime(ol.owner);
+        if (
+          chosen === null ||
+          v < chosenV - EPS ||
+          (v <= chosenV + EPS && entryBefore(local.best, chosen))
+        ) {
+          chosen = local.best;
+          chosenV = v;
         }
       }
       if (chosen !== null) {
@@ -90,6 +100,8 @@ export class QueueScan {
         return chosen;
       }
       this.levelIdx++;
+      this.walk = 0;
+      this.touched = new Map();
     }
     return null;
   }
@@ -102,12 +114,19 @@ export class QueueScan {
    */
   consume(entry: QueueEntry): void {
     const lane = entry.lane;
-    const at = this.cursors.get(lane) ?? lane.head;
-    this.cursors.set(lane, Math.max(at, lane.entries.indexOf(entry, at)) + 1);
-    this.best.delete(lane.owner);
+    const ol = lane.owner;
+    const at = this.cursors.get(lane);
+    if (at === undefined) {
+      const list = this.consumedLanes.get(ol);
+      if (list === undefined) this.consumedLanes.set(ol, [lane]);
+      else list.push(lane);
+    }
+    const idx = lane.entries.indexOf(entry, at ?? lane.head);
+    this.cursors.set(lane, (idx < 0 ? (at ?? lane.head) : idx) + 1);
     const owner = entry.job.owner;
     this.planned.set(owner, (this.planned.get(owner) ?? 0) + 1);
     this.vt.set(owner, this.vtime(owner) + entry.cost / this.policy.weight(owner));
+    this.touched.set(ol, this.local(ol, this.touched.get(ol)?.ptr ?? 0));
   }
 
   /**
@@ -118,22 +137,56 @@ export class QueueScan {
    */
   skipClass(cls: JobClass): void {
     this.skipped.add(cls);
-    this.best.clear();
+    for (const [ol, local] of this.touched) {
+      if (local.best?.cls === cls) this.touched.set(ol, this.local(ol, local.ptr));
+    }
   }
 
-  /**
-   * The selectivity of a class, computed once per walk.
-   *
-   * @example
-   * scan.selectivityOf(entry.cls); // 2: two instances could run it
-   */
-  selectivityOf(cls: JobClass): number {
-    let s = this.sel.get(cls);
-    if (s === undefined) {
-      s = this.options.selectivity(cls);
-      this.sel.set(cls, s);
+  /** The first owner of the level's persistent order this walk has not changed. */
+  private frontOwner(level: Level): OwnerLanes | null {
+    while (this.walk < level.sorted.length) {
+      const ol = level.sorted[this.walk] as OwnerLanes;
+      if (this.touched.has(ol)) {
+        this.walk++;
+        continue;
+      }
+      const lane = ol.sorted[0];
+      if (
+        lane !== undefined &&
+        !this.vt.has(ol.owner) &&
+        !this.capped(ol.owner) &&
+        !this.skipped.has(lane.cls) &&
+        !this.cursors.has(lane)
+      ) {
+        return ol;
+      }
+      this.touched.set(ol, this.local(ol, 0));
+      this.walk++;
     }
-    return s;
+    return null;
+  }
+
+  /** An owner's best remaining entry in this walk. */
+  private local(ol: OwnerLanes, from: number): Local {
+    let ptr = from;
+    if (this.capped(ol.owner)) return { best: null, ptr };
+    let best: QueueEntry | null = null;
+    while (ptr < ol.sorted.length) {
+      const lane = ol.sorted[ptr] as Lane;
+      if (this.skipped.has(lane.cls) || this.cursors.has(lane)) {
+        ptr++;
+        continue;
+      }
+      best = laneHead(lane) ?? null;
+      break;
+    }
+    for (const lane of this.consumedLanes.get(ol) ?? []) {
+      if (this.skipped.has(lane.cls)) continue;
+      const idx = laneFirst(lane, this.cursors.get(lane) ?? lane.head);
+      const e = idx < 0 ? undefined : lane.entries[idx];
+      if (e !== undefined && (best === null || entryBefore(e, best))) best = e;
+    }
+    return { best, ptr };
   }
 
   private vtime(owner: string): number {
@@ -144,29 +197,5 @@ export class QueueScan {
     const cap = this.policy.cap(owner);
     if (cap === null) return false;
     return (this.options.in_flight.get(owner) ?? 0) + (this.planned.get(owner) ?? 0) >= cap;
-  }
-
-  private ownerBest(ol: OwnerLanes): QueueEntry | null {
-    const cached = this.best.get(ol);
-    if (cached !== undefined) return cached;
-    let chosen: QueueEntry | null = null;
-    for (const lane of ol.lanes.values()) {
-      if (this.skipped.has(lane.cls)) continue;
-      const idx = laneFirst(lane, this.cursors.get(lane) ?? lane.head);
-      if (idx < 0) continue;
-      this.cursors.set(lane, idx);
-      const e = lane.entries[idx];
-      if (e !== undefined && (chosen === null || this.before(e, chosen))) chosen = e;
-    }
-    this.best.set(ol, chosen);
-    return chosen;
-  }
-
-  /** Within a priority and share: fewer capable instances first, then FIFO. */
-  private before(a: QueueEntry, b: QueueEntry): boolean {
-    const sa = this.selectivityOf(a.cls);
-    const sb = this.selectivityOf(b.cls);
-    if (sa !== sb) return sa < sb;
-    return fifoBefore(a, b);
   }
 }

@@ -165,6 +165,26 @@ describe('Scheduler strategies', () => {
     expect(s.queue.has('long')).toBe(true);
   });
 
+  it('still uses a slow free instance when the queue is deeper than what faster ones can absorb', () => {
+    const estimator = new RuntimeEstimator();
+    estimator.record('slow', 's', 10_000);
+    const fleet = [instance('slow')];
+    for (let i = 0; i < 19; i++) {
+      estimator.record(`fast${i}`, 's', 1000);
+      fleet.push(instance(`fast${i}`, { prefetch: 0, in_flight: [running('s', 0)] }));
+    }
+    const deep = new Scheduler({ estimator });
+    for (let i = 0; i < 2000; i++)
+      deep.enqueue(job(`d${i}`, { shape: 's', requirements: { node_classes: [], models: [] } }));
+    expect(deep.nextAssignment(fleet, 500)).toMatchObject({ type: 'assign', instance_id: 'slow' });
+    expect(deep.lastExamined).toBeLessThanOrEqual(64);
+
+    const shallow = new Scheduler({ estimator });
+    for (let i = 0; i < 20; i++)
+      shallow.enqueue(job(`s${i}`, { shape: 's', requirements: { node_classes: [], models: [] } }));
+    expect(shallow.nextAssignment(fleet, 500).type).toBe('hold');
+  });
+
   it('without hold, sends the job to the free instance at once', () => {
     const estimator = new RuntimeEstimator();
     estimator.record('fast', 'long', 20_000);

@@ -102,6 +102,7 @@ export class Scheduler {
   private readonly holdTolerance: number;
   private readonly lookahead: number;
   private rrLast: string | null = null;
+  private fleetSeen: { id: string; caps: object; tags: readonly string[] }[] = [];
 
   constructor(options: SchedulerOptions = {}) {
     const strategy = options.strategy ?? DEFAULT_STRATEGY;
@@ -169,10 +170,8 @@ export class Scheduler {
     for (const inst of instances) {
       for (const j of inst.in_flight) inFlight.set(j.owner, (inFlight.get(j.owner) ?? 0) + 1);
     }
-    const scan = this.queue.scan({
-      in_flight: inFlight,
-      selectivity: (cls) => instances.reduce((n, i) => n + (cls.canRunOn(i) ? 1 : 0), 0),
-    });
+    this.syncFleet(instances);
+    const scan = this.queue.scan({ in_flight: inFlight });
     const projections = new Map<string, InstanceProjection>();
     const projection = (inst: SchedulerInstance): InstanceProjection => {
       let p = projections.get(inst.id);
@@ -183,6 +182,8 @@ export class Scheduler {
       return p;
     };
     const held: Hold['held'] = [];
+    const fallbacks: { entry: QueueEntry; ev: Evaluation }[] = [];
+    let plannedWork = 0;
     let recheck = Number.POSITIVE_INFINITY;
     try {
       for (let entry = scan.next(); entry !== null; entry = scan.next()) {
@@ -236,8 +237,16 @@ export class Scheduler {
         recheck = Math.min(recheck, best.start);
         projection(best.instance).add(best.load + best.run, best.cold);
         held.push({ job_id: job.id, instance_id: best.instance.id });
+        fallbacks.push({ entry, ev: bestFree });
+        plannedWork += entry.cost;
         scan.consume(entry);
-        if (held.length >= this.lookahead) break;
+        if (held.length >= this.lookahead) {
+          // The plan stops here, the queue does not: if the work beyond it alone keeps the
+          // fleet busy longer than a free instance needs for a held job, holding gains nothing.
+          const fallback = this.beyondLookahead(fallbacks, plannedWork, eligible, now);
+          if (fallback !== null) return this.assign(fallback.entry, fallback.ev);
+          break;
+        }
       }
     } finally {
       this.lastExamined = scan.examined;
@@ -303,6 +312,23 @@ export class Scheduler {
     return out;
   }
 
+  /** Recomputes selectivity when instances, their capabilities or tags changed (by identity). */
+  private syncFleet(instances: readonly SchedulerInstance[]): void {
+    const seen = this.fleetSeen;
+    if (
+      seen.length === instances.length &&
+      instances.every((i, k) => {
+        const s = seen[k];
+        return s !== undefined && s.id === i.id && s.caps === i.capabilities && s.tags === i.tags;
+      })
+    ) {
+      return;
+    }
+    this.fleetSeen = instances.map((i) => ({ id: i.id, caps: i.capabilities, tags: i.tags }));
+    const fleet = [...instances];
+    this.queue.setSelectivity((cls) => fleet.reduce((n, i) => n + (cls.canRunOn(i) ? 1 : 0), 0));
+  }
+
   private cold(job: SchedulerJob, loaded: ReadonlySet<string>) {
     return coldModels(job.requirements.models, loaded, (m) => this.modelLoadMs(m));
   }
@@ -326,6 +352,23 @@ export class Scheduler {
       cold: cold.keys,
       finish: start + cold.ms + run,
     };
+  }
+
+  private beyondLookahead(
+    options: readonly { entry: QueueEntry; ev: Evaluation }[],
+    plannedWork: number,
+    eligible: readonly SchedulerInstance[],
+    now: number,
+  ): { entry: QueueEntry; ev: Evaluation } | null {
+    let capacity = 0;
+    for (const inst of eligible) {
+      capacity += Math.max(1, inst.max_concurrent) * this.estimator.speedOf(inst.id);
+    }
+    if (capacity <= 0) return null;
+    const backlog = Math.max(0, this.queue.work - plannedWork) / capacity;
+    let pick: { entry: QueueEntry; ev: Evaluation } | null = null;
+    for (const o of options) if (pick === null || o.ev.finish < pick.ev.finish) pick = o;
+    return pick !== null && backlog >= pick.ev.finish - now ? pick : null;
   }
 
   private planClass(

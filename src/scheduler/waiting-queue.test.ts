@@ -16,7 +16,7 @@ function job(id: string, o: Partial<SchedulerJob> = {}): SchedulerJob {
   };
 }
 
-const noFlight: ScanOptions = { in_flight: new Map(), selectivity: () => 1 };
+const noFlight: ScanOptions = { in_flight: new Map() };
 
 /** Takes jobs in queue order, as a dispatcher with always one free slot would. */
 function drain(queue: WaitingQueue, n: number, options: ScanOptions = noFlight): SchedulerJob[] {
@@ -45,9 +45,8 @@ describe('WaitingQueue order', () => {
     q.enqueue(job('general1'));
     q.enqueue(job('general2'));
     q.enqueue(job('rembg', { requirements: { node_classes: ['InspyrenetRembg'], models: [] } }));
-    const selectivity = (cls: { requirements: { node_classes: string[] } }) =>
-      cls.requirements.node_classes.includes('InspyrenetRembg') ? 1 : 4;
-    const ids = drain(q, 10, { in_flight: new Map(), selectivity }).map((j) => j.id);
+    q.setSelectivity((cls) => (cls.requirements.node_classes.includes('InspyrenetRembg') ? 1 : 4));
+    const ids = drain(q, 10).map((j) => j.id);
     expect(ids).toEqual(['rembg', 'general1', 'general2']);
   });
 
@@ -126,10 +125,10 @@ describe('WaitingQueue fair share', () => {
     const q = new WaitingQueue({ owner_caps: { batch: 2 }, default_owner_cap: null });
     for (let i = 0; i < 5; i++) q.enqueue(job(`a${i}`, { owner: 'batch' }));
     q.enqueue(job('b0', { owner: 'artist' }));
-    const full = q.scan({ in_flight: new Map([['batch', 2]]), selectivity: () => 1 });
+    const full = q.scan({ in_flight: new Map([['batch', 2]]) });
     expect(full.next()?.job.id).toBe('b0');
 
-    const one = q.scan({ in_flight: new Map([['batch', 1]]), selectivity: () => 1 });
+    const one = q.scan({ in_flight: new Map([['batch', 1]]) });
     const e = one.next();
     expect(e?.job.owner).toBe('batch');
     if (e) one.consume(e);

@@ -1,12 +1,20 @@
 import { JobClass } from './job-class.js';
 import {
+  compareHead,
+  compareOwner,
   fifoBefore,
+  type HeadKey,
+  headKey,
   type Lane,
   type Level,
+  laneHead,
   laneInsert,
   laneTidy,
+  type OwnerKey,
   type OwnerLanes,
   type QueueEntry,
+  sortedInsert,
+  sortedRemove,
 } from './queue-lanes.js';
 import { QueueScan, type ScanOptions } from './queue-scan.js';
 import type { SchedulerJob } from './types.js';
@@ -25,6 +33,8 @@ interface OwnerState {
   /** Virtual time: service received ÷ weight (start-time fair queueing). */
   vtime: number;
   live: number;
+  /** Its lanes at each priority level it has jobs at. */
+  levels: Set<OwnerLanes>;
 }
 
 /**
@@ -37,7 +47,7 @@ interface OwnerState {
  * @example
  * const queue = new WaitingQueue({ owner_caps: { batch: 4 } });
  * queue.enqueue(job, 5000); // cost: its estimated run time, for fair share
- * const scan = queue.scan({ in_flight: new Map(), selectivity: () => 1 });
+ * const scan = queue.scan({ in_flight: new Map() });
  * const first = scan.next(); // the entry that goes next
  * if (first) queue.take(first.job.id);
  */
@@ -52,6 +62,7 @@ export class WaitingQueue {
   private readonly weights: Readonly<Record<string, number>>;
   private readonly caps: Readonly<Record<string, number>>;
   private readonly defaultCap: number | null;
+  private selectivityOf: (cls: JobClass) => number = () => 1;
 
   constructor(options: WaitingQueueOptions = {}) {
     this.weights = options.owner_weights ?? {};
@@ -62,6 +73,13 @@ export class WaitingQueue {
   /** Number of waiting jobs. */
   get size(): number {
     return this.byId.size;
+  }
+
+  /** Sum of the costs (estimated reference ms) of the waiting jobs. */
+  get work(): number {
+    let total = 0;
+    for (const level of this.levelOrder) total += level.work;
+    return total;
   }
 
   /**
@@ -99,31 +117,43 @@ export class WaitingQueue {
     let cls = this.classes.get(key);
     if (cls === undefined) {
       cls = new JobClass(job);
+      cls.selectivity = this.selectivityOf(cls);
       this.classes.set(key, cls);
     }
     let level = this.levels.get(job.priority);
     if (level === undefined) {
-      level = { priority: job.priority, owners: new Map(), live: 0, work: 0 };
+      level = { priority: job.priority, owners: new Map(), sorted: [], live: 0, work: 0 };
       this.levels.set(job.priority, level);
       this.levelOrder = [...this.levels.values()].sort((a, b) => b.priority - a.priority);
     }
+    let state = this.owners.get(job.owner);
+    let vtimeChanged = false;
+    if (state === undefined) {
+      state = { vtime: this.virtualNow, live: 0, levels: new Set() };
+      this.owners.set(job.owner, state);
+    } else if (state.live === 0 && state.vtime < this.virtualNow) {
+      // An owner coming back does not bank the service it did not use while away.
+      state.vtime = this.virtualNow;
+      vtimeChanged = true;
+    }
     let ownerLanes = level.owners.get(job.owner);
     if (ownerLanes === undefined) {
-      ownerLanes = { owner: job.owner, level, lanes: new Map(), live: 0, work: 0 };
+      ownerLanes = {
+        owner: job.owner,
+        level,
+        lanes: new Map(),
+        sorted: [],
+        live: 0,
+        work: 0,
+        key: null,
+      };
       level.owners.set(job.owner, ownerLanes);
+      state.levels.add(ownerLanes);
     }
     let lane = ownerLanes.lanes.get(key);
     if (lane === undefined) {
-      lane = { cls, owner: ownerLanes, entries: [], head: 0, live: 0 };
+      lane = { cls, owner: ownerLanes, entries: [], head: 0, live: 0, key: null };
       ownerLanes.lanes.set(key, lane);
-    }
-    let state = this.owners.get(job.owner);
-    if (state === undefined) {
-      state = { vtime: this.virtualNow, live: 0 };
-      this.owners.set(job.owner, state);
-    } else if (state.live === 0) {
-      // An owner coming back does not bank the service it did not use while away.
-      state.vtime = Math.max(state.vtime, this.virtualNow);
     }
     const safeCost = Number.isFinite(cost) && cost > 0 ? cost : 1;
     const entry: QueueEntry = { job, seq: this.seq++, cls, cost: safeCost, lane, removed: false };
@@ -137,6 +167,11 @@ export class WaitingQueue {
     cls.refs++;
     cls.work += safeCost;
     this.byId.set(job.id, entry);
+    if (laneHead(lane) === entry) {
+      this.fileLane(lane);
+      this.fileOwner(ownerLanes);
+    }
+    if (vtimeChanged) this.fileOwnerEverywhere(job.owner);
     return entry;
   }
 
@@ -168,6 +203,7 @@ export class WaitingQueue {
       state.vtime += entry.cost / this.ownerWeight(entry.job.owner);
     }
     this.unlink(entry);
+    this.fileOwnerEverywhere(entry.job.owner);
     return entry.job;
   }
 
@@ -176,8 +212,33 @@ export class WaitingQueue {
    * until the queue changes.
    *
    * @example
-   * const scan = queue.scan({ in_flight: perOwner, selectivity: (cls) => capableCount(cls) });
+   * const scan = queue.scan({ in_flight: perOwner });
    */
+  /**
+   * Sets how selectivity (the number of instances that could run a class) is computed, and
+   * recomputes it for every waiting class. Call it when the fleet changes.
+   *
+   * @example
+   * queue.setSelectivity((cls) => fleet.filter((i) => cls.canRunOn(i)).length);
+   */
+  setSelectivity(selectivityOf: (cls: JobClass) => number): void {
+    this.selectivityOf = selectivityOf;
+    for (const cls of this.classes.values()) cls.selectivity = selectivityOf(cls);
+    for (const level of this.levelOrder) {
+      for (const ol of level.owners.values()) {
+        for (const lane of ol.lanes.values()) {
+          const head = laneHead(lane);
+          lane.key = head === undefined ? null : headKey(head);
+        }
+        ol.sorted = [...ol.lanes.values()].filter((l) => l.key !== null);
+        ol.sorted.sort((a, b) => compareHead(a.key as HeadKey, b.key as HeadKey));
+        ol.key = this.ownerKey(ol);
+      }
+      level.sorted = [...level.owners.values()].filter((o) => o.key !== null);
+      level.sorted.sort((a, b) => compareOwner(a.key as OwnerKey, b.key as OwnerKey));
+    }
+  }
+
   scan(options: ScanOptions): QueueScan {
     return new QueueScan(this.levelOrder, options, {
       vtime: (owner) => this.owners.get(owner)?.vtime ?? this.virtualNow,
@@ -264,9 +325,10 @@ export class WaitingQueue {
   }
 
   private unlink(entry: QueueEntry): void {
+    const lane: Lane = entry.lane;
+    const wasHead = laneHead(lane) === entry;
     entry.removed = true;
     this.byId.delete(entry.job.id);
-    const lane: Lane = entry.lane;
     const ownerLanes: OwnerLanes = lane.owner;
     const level = ownerLanes.level;
     lane.live--;
@@ -279,16 +341,52 @@ export class WaitingQueue {
     entry.cls.refs--;
     entry.cls.work = entry.cls.refs === 0 ? 0 : entry.cls.work - entry.cost;
     laneTidy(lane);
+    if (wasHead) {
+      this.fileLane(lane);
+      this.fileOwner(ownerLanes);
+    }
     if (lane.live === 0) ownerLanes.lanes.delete(entry.cls.key);
     if (ownerLanes.live === 0) {
       ownerLanes.work = 0;
       level.owners.delete(ownerLanes.owner);
+      state?.levels.delete(ownerLanes);
     }
     if (level.live === 0) {
       this.levels.delete(level.priority);
       this.levelOrder = this.levelOrder.filter((l) => l !== level);
     }
     if (entry.cls.refs === 0) this.classes.delete(entry.cls.key);
+  }
+
+  /** Re-files a lane in its owner's order after its head changed. */
+  private fileLane(lane: Lane): void {
+    const list = lane.owner.sorted;
+    const old = lane.key;
+    if (old !== null) sortedRemove(list, lane, (x) => compareHead(x.key as HeadKey, old) < 0);
+    const head = laneHead(lane);
+    lane.key = head === undefined ? null : headKey(head);
+    const key = lane.key;
+    if (key !== null) sortedInsert(list, lane, (x) => compareHead(x.key as HeadKey, key) < 0);
+  }
+
+  /** Re-files an owner in its level's order after its vtime or best lane changed. */
+  private fileOwner(ol: OwnerLanes): void {
+    const list = ol.level.sorted;
+    const old = ol.key;
+    if (old !== null) sortedRemove(list, ol, (x) => compareOwner(x.key as OwnerKey, old) < 0);
+    ol.key = this.ownerKey(ol);
+    const key = ol.key;
+    if (key !== null) sortedInsert(list, ol, (x) => compareOwner(x.key as OwnerKey, key) < 0);
+  }
+
+  private fileOwnerEverywhere(owner: string): void {
+    for (const ol of this.owners.get(owner)?.levels ?? []) this.fileOwner(ol);
+  }
+
+  private ownerKey(ol: OwnerLanes): OwnerKey | null {
+    const best = ol.sorted[0]?.key;
+    if (best === undefined || best === null || ol.live === 0) return null;
+    return { v: this.owners.get(ol.owner)?.vtime ?? this.virtualNow, ...best };
   }
 }
 
