@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ScanOptions } from './queue-scan.js';
 import type { SchedulerJob } from './types.js';
@@ -172,5 +173,158 @@ describe('WaitingQueue bookkeeping', () => {
     // a9: 5000 + 9000 own + b's 2000.
     expect(q.workAhead('a9')).toBe(16_000);
     expect(q.workAhead('nope')).toBeNull();
+  });
+});
+
+describe('WaitingQueue against a brute-force reference', () => {
+  interface RefJob {
+    id: string;
+    owner: string;
+    priority: number;
+    cls: string;
+    at: number;
+    seq: number;
+    cost: number;
+  }
+
+  /** The order rules written out plainly: sort everything each time. */
+  class Reference {
+    jobs: RefJob[] = [];
+    vtime = new Map<string, number>();
+    live = new Map<string, number>();
+    virtualNow = 0;
+    seq = 0;
+    constructor(readonly sel: (cls: string) => number) {}
+    enqueue(j: Omit<RefJob, 'seq'>): void {
+      const v = this.vtime.get(j.owner);
+      if (v === undefined) this.vtime.set(j.owner, this.virtualNow);
+      else if ((this.live.get(j.owner) ?? 0) === 0 && v < this.virtualNow) {
+        this.vtime.set(j.owner, this.virtualNow);
+      }
+      this.live.set(j.owner, (this.live.get(j.owner) ?? 0) + 1);
+      this.jobs.push({ ...j, seq: this.seq++ });
+    }
+    remove(id: string): void {
+      const j = this.jobs.find((x) => x.id === id);
+      if (!j) return;
+      this.jobs = this.jobs.filter((x) => x !== j);
+      this.live.set(j.owner, (this.live.get(j.owner) ?? 1) - 1);
+    }
+    take(id: string): void {
+      const j = this.jobs.find((x) => x.id === id);
+      if (!j) return;
+      const v = this.vtime.get(j.owner) ?? 0;
+      this.virtualNow = Math.max(this.virtualNow, v);
+      this.vtime.set(j.owner, v + j.cost);
+      this.remove(id);
+    }
+    /** A walk: consume or skip each returned job, as a placement decision would. */
+    walk(decisions: boolean[]): string[] {
+      const vt = new Map(this.vtime);
+      let pool = [...this.jobs];
+      const out: string[] = [];
+      for (const consume of decisions) {
+        if (pool.length === 0) break;
+        const top = Math.max(...pool.map((j) => j.priority));
+        const atTop = pool.filter((j) => j.priority === top);
+        const key = (j: RefJob) => [vt.get(j.owner) ?? 0, this.sel(j.cls), j.at, j.seq];
+        atTop.sort((a, b) => {
+          const ka = key(a);
+          const kb = key(b);
+          for (let i = 0; i < ka.length; i++) {
+            const d = (ka[i] ?? 0) - (kb[i] ?? 0);
+            if (Math.abs(d) > 1e-9) return d;
+          }
+          return 0;
+        });
+        const next = atTop[0] as RefJob;
+        out.push(next.id);
+        if (consume) {
+          vt.set(next.owner, (vt.get(next.owner) ?? 0) + next.cost);
+          pool = pool.filter((j) => j !== next);
+        } else {
+          pool = pool.filter((j) => !(j.cls === next.cls));
+        }
+      }
+      return out;
+    }
+  }
+
+  const op = fc.oneof(
+    fc.record({
+      kind: fc.constant('enqueue' as const),
+      owner: fc.constantFrom('a', 'b', 'c'),
+      priority: fc.integer({ min: 0, max: 2 }),
+      cls: fc.constantFrom('x', 'y', 'z'),
+      at: fc.integer({ min: 0, max: 5 }),
+      cost: fc.constantFrom(1, 2, 5),
+    }),
+    fc.record({ kind: fc.constant('take' as const) }),
+    fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
+  );
+
+  it('gives the same order as sorting everything, through enqueues, takes, cancels and walks', () => {
+    fc.assert(
+      fc.property(
+        fc.array(op, { maxLength: 60 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 12 }),
+        (ops, decisions) => {
+          const sel = (cls: string) => ({ x: 1, y: 2, z: 2 })[cls] ?? 9;
+          const q = new WaitingQueue();
+          q.setSelectivity((c) => sel(c.constraints.pin ?? ''));
+          const ref = new Reference(sel);
+          let n = 0;
+          for (const o of ops) {
+            if (o.kind === 'enqueue') {
+              const id = `j${n++}`;
+              // The class is carried by the pin, so jobs of one class share constraints.
+              q.enqueue(
+                {
+                  ...job(id, { owner: o.owner, priority: o.priority, pin: o.cls }),
+                  submitted_at: o.at,
+                },
+                o.cost,
+              );
+              ref.enqueue({
+                id,
+                owner: o.owner,
+                priority: o.priority,
+                cls: o.cls,
+                at: o.at,
+                cost: o.cost,
+              });
+            } else if (o.kind === 'take') {
+              const e = q.scan(noFlight).next();
+              const expected = ref.walk([true])[0];
+              if ((e?.job.id ?? undefined) !== expected) return false;
+              if (e) {
+                q.take(e.job.id);
+                ref.take(e.job.id);
+              }
+            } else {
+              const ids = [...q.entries()].map((e) => e.job.id).sort();
+              const id = ids.length > 0 ? ids[o.pick % ids.length] : undefined;
+              if (id !== undefined) {
+                q.remove(id);
+                ref.remove(id);
+              }
+            }
+            if (q.size !== ref.jobs.length) return false;
+          }
+          const scan = q.scan(noFlight);
+          const got: string[] = [];
+          for (const consume of decisions) {
+            const e = scan.next();
+            if (e === null) break;
+            got.push(e.job.id);
+            if (consume) scan.consume(e);
+            else scan.skipClass(e.cls);
+          }
+          expect(got).toEqual(ref.walk(decisions));
+          return true;
+        },
+      ),
+      { numRuns: 400, seed: 7 },
+    );
   });
 });
