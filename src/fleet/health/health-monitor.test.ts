@@ -307,6 +307,33 @@ describe('HealthMonitor', () => {
     expect(monitor.monitored()).toEqual([id]);
   });
 
+  it('rejects unusable options with the option named, and never shows the webhook', async () => {
+    const tmp = await tempDir('cc-health-opts-');
+    cleanups.push(tmp.remove);
+    const { registry } = await openRegistry(tmp.dir);
+    cleanups.push(() => registry.close());
+    expect(() => new HealthMonitor({ fleet: registry, intervalMs: -1 })).toThrow(
+      'HealthMonitor: intervalMs must be a positive number, got -1',
+    );
+    expect(() => new HealthMonitor({ fleet: registry, failureThreshold: 1.5 })).toThrow(
+      /failureThreshold must be a whole number >= 1/,
+    );
+    expect(() => new HealthMonitor({ fleet: registry, webhook: 'ftp://ops.example/x' })).toThrow(
+      /webhook url must be http\(s\)/,
+    );
+    const monitor = new HealthMonitor({
+      fleet: registry,
+      webhook: { url: 'http://127.0.0.1:9/hook?token=s3cret', headers: { 'x-key': 'k' } },
+    });
+    cleanups.push(() => monitor.close());
+    expect(monitor.settings).toMatchObject({
+      webhook: true,
+      intervalMs: 30_000,
+      failureThreshold: 3,
+    });
+    expect(JSON.stringify(monitor.settings)).not.toMatch(/s3cret|x-key/);
+  });
+
   it('close() stops checks and closes every socket', async () => {
     const emu = await emulator();
     const { monitor, ids } = await setup([emu]);

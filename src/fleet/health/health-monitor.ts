@@ -69,7 +69,7 @@ const defaultLogger: HealthLogger = {
  * cache is older than the TTL, and never more than one check per instance is in flight.
  *
  * @example
- * const monitor = new HealthMonitor({ fleet: registry, bus, store, webhook: process.env.ALERT_WEBHOOK });
+ * const monitor = new HealthMonitor({ fleet: registry, bus, store, webhook: 'https://ops.example/alerts' });
  * monitor.start();
  * bus.subscribe('instance.health', (e) => log.info(e, 'health'));
  * const report = await monitor.refresh('gpu1');
@@ -80,7 +80,7 @@ const defaultLogger: HealthLogger = {
  */
 export class HealthMonitor implements HealthSource {
   readonly bus: EventBus<HealthEvents>;
-  readonly options: ResolvedMonitorOptions;
+  readonly #options: ResolvedMonitorOptions;
   readonly #fleet: MonitoredFleet;
   readonly #store: HealthStore | undefined;
   readonly #logger: HealthLogger;
@@ -100,14 +100,14 @@ export class HealthMonitor implements HealthSource {
   #droppedSamples = 0;
 
   constructor(options: HealthMonitorOptions) {
-    this.options = resolveMonitorOptions(options);
+    this.#options = resolveMonitorOptions(options);
     this.#fleet = options.fleet;
     this.bus = options.bus ?? new InProcessEventBus<HealthEvents>();
     this.#store = options.store;
     this.#logger = options.logger ?? defaultLogger;
     this.#clock = options.clock ?? Date.now;
-    this.#webhook = this.options.webhook
-      ? new WebhookSender(this.options.webhook, this.#logger)
+    this.#webhook = this.#options.webhook
+      ? new WebhookSender(this.#options.webhook, this.#logger)
       : undefined;
     this.#alerts = new AlertManager({
       store: this.#store?.alerts,
@@ -147,10 +147,19 @@ export class HealthMonitor implements HealthSource {
     for (const instance of this.#fleet.list()) this.#sync(instance.id, []);
     if (this.#store) {
       this.#clearOrphanAlerts();
-      this.#pruneTimer = setInterval(() => this.#prune(), this.options.pruneIntervalMs);
+      this.#pruneTimer = setInterval(() => this.#prune(), this.#options.pruneIntervalMs);
       this.#pruneTimer.unref();
     }
     return this;
+  }
+
+  /**
+   * The settings in force. The webhook shows only whether one is set: its URL and headers may
+   * carry secrets.
+   */
+  get settings(): Omit<ResolvedMonitorOptions, 'webhook'> & { webhook: boolean } {
+    const { webhook, ...rest } = structuredClone(this.#options);
+    return { ...rest, webhook: webhook !== null };
   }
 
   /** Ids of the instances being checked. */
@@ -184,7 +193,7 @@ export class HealthMonitor implements HealthSource {
   ): Promise<InstanceHealthReport | undefined> {
     const m = this.#monitors.get(instanceId);
     if (!m) return undefined;
-    await m.refresh(options.maxAgeMs ?? this.options.cacheTtlMs);
+    await m.refresh(options.maxAgeMs ?? this.#options.cacheTtlMs);
     return m.closed ? undefined : m.report();
   }
 
@@ -320,7 +329,7 @@ export class HealthMonitor implements HealthSource {
       monitor = new InstanceMonitor({
         id,
         connection: this.#fleet.connection(id),
-        options: this.options,
+        options: this.#options,
         clock: this.#clock,
         hooks: this.#hooks,
       });
@@ -435,7 +444,7 @@ export class HealthMonitor implements HealthSource {
       this.#statsTimers.delete(id);
       const monitor = this.#monitors.get(id);
       if (monitor) this.#saveStats(id, monitor);
-    }, this.options.statsSaveDelayMs);
+    }, this.#options.statsSaveDelayMs);
     timer.unref();
     this.#statsTimers.set(id, timer);
   }
