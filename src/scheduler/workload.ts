@@ -190,7 +190,7 @@ const OWNERS: { owner: string; weight: number; priority: number }[] = [
 /**
  * The standard workload of the scheduler simulation and benchmark: fleet speeds 2×, 1×, 1×, 0.5×
  * with different model files and node packs per instance, and a shuffled batch of `jobs` prompts
- * of six kinds (0.2 s to 26 s of work at speed 1; some runnable on only two or three instances)
+ * of six kinds (0.3 s to 28 s of work at speed 1; some runnable on only two or three instances)
  * from three owners. Deterministic for a given seed.
  *
  * @example
