@@ -43,7 +43,13 @@ export const KNOWN_MODEL_INPUTS: Readonly<Record<string, Readonly<Record<string,
 /** Folders `/models` lists that hold no model files. */
 const NOT_MODEL_FOLDERS = new Set(['custom_nodes']);
 
-/** True for a folder whose files are models a job may name. */
+/**
+ * True for a folder whose files are models a job may name.
+ *
+ * @example
+ * isModelFolder('loras'); // true
+ * isModelFolder('custom_nodes'); // false
+ */
 export function isModelFolder(folder: string): boolean {
   return !NOT_MODEL_FOLDERS.has(folder);
 }
@@ -85,7 +91,12 @@ export function comboOptions(spec: InputSpec | JsonValue | undefined): string[] 
   return null;
 }
 
-/** Every input of a node (required and optional) with its spec. */
+/**
+ * Every input of a node (required and optional) with its spec.
+ *
+ * @example
+ * nodeInputs(objectInfo.LoraLoader).map(([name]) => name); // ['model', 'clip', 'lora_name', ...]
+ */
 export function nodeInputs(info: NodeInfo): [string, InputSpec][] {
   const out: [string, InputSpec][] = [];
   for (const group of [info.input?.required, info.input?.optional]) {

@@ -75,12 +75,22 @@ export function coldModels(
   return { keys, ms };
 }
 
-/** True when an instance may get new work at all: accepting, and healthy or degraded. */
+/**
+ * True when an instance may get new work at all: accepting, and healthy or degraded.
+ *
+ * @example
+ * isEligible({ ...instance, health: 'unhealthy' }); // false
+ */
 export function isEligible(instance: SchedulerInstance): boolean {
   return instance.accepting && (instance.health === 'healthy' || instance.health === 'degraded');
 }
 
-/** True when an instance has room for one more prompt (running + queued < max_concurrent + prefetch). */
+/**
+ * True when an instance has room for one more prompt (running + queued < max_concurrent + prefetch).
+ *
+ * @example
+ * hasFreeSlot({ ...instance, max_concurrent: 1, prefetch: 1, in_flight: [running] }); // true
+ */
 export function hasFreeSlot(instance: SchedulerInstance): boolean {
   return (
     instance.in_flight.length <
@@ -88,7 +98,12 @@ export function hasFreeSlot(instance: SchedulerInstance): boolean {
   );
 }
 
-/** Load of an instance: our prompts on it per execution slot. */
+/**
+ * Load of an instance: our prompts on it per execution slot.
+ *
+ * @example
+ * loadOf({ ...instance, max_concurrent: 2, in_flight: [a, b, c] }); // 1.5
+ */
 export function loadOf(instance: SchedulerInstance): number {
   return instance.in_flight.length / Math.max(1, instance.max_concurrent);
 }
@@ -158,12 +173,22 @@ export function chooseFree(
   return best;
 }
 
-/** 0 healthy, 1 degraded. */
+/**
+ * Rank for ties: 0 healthy, 1 degraded.
+ *
+ * @example
+ * healthRank({ ...instance, health: 'degraded' }); // 1
+ */
 export function healthRank(instance: SchedulerInstance): number {
   return instance.health === 'healthy' ? 0 : 1;
 }
 
-/** For OOM retries: more free VRAM ranks first (negated bytes); 0 for other jobs. */
+/**
+ * Rank for ties. For OOM retries: more free VRAM ranks first (negated bytes); 0 for other jobs.
+ *
+ * @example
+ * oomRank({ oom_vram_free: 8e9 }, { ...instance, vram_free: 24e9 }); // -24e9
+ */
 export function oomRank(
   job: Pick<SchedulerJob, 'oom_vram_free'>,
   instance: SchedulerInstance,
