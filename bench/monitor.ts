@@ -141,8 +141,9 @@ export async function main(): Promise<void> {
     const store = await openStore({ kind: 'sqlite', file: path.join(dir, 'cc.db') });
     const ids = registry.list().map((i) => i.id);
 
+    const baseline = process.memoryUsage();
     process.stdout.write(
-      `${ports.length} emulated instances in ${hosts.length} child processes; the monitor, registry and a SQLite store in this process\n`,
+      `${ports.length} emulated instances in ${hosts.length} child processes; the monitor, registry and ${WITH_STORE ? 'a SQLite store' : 'no store'} in this process (RSS before the monitor: ${fixed(baseline.rss / 2 ** 20, 1)} MB, heap ${fixed(baseline.heapUsed / 2 ** 20, 1)} MB)\n`,
     );
     process.stdout.write(
       'interval_ms  seconds  req/s  checks/s  monitor_cpu_%  cpu_ms/check  rss_MB  heap_MB  hosts_cpu_%  samples/s\n',
