@@ -4,6 +4,7 @@
  */
 const benchmarks: Record<string, () => Promise<void>> = {
   emulator: async () => (await import('./emulator.js')).main(),
+  monitor: async () => (await import('./monitor.js')).main(),
 };
 
 const wanted = process.argv.slice(2);

@@ -43,6 +43,32 @@ export {
   type TextPosition,
 } from './errors.js';
 export type { FleetEvents, InstanceView } from './events.js';
+export {
+  ALERT_KINDS,
+  type AlertKind,
+  type AlertView,
+  type ConnectionTestReport,
+  classifyFailure,
+  clientForConnection,
+  connectionTester,
+  fetchCapabilities,
+  type HealthEvents,
+  type HealthLogger,
+  HealthMonitor,
+  type HealthMonitorOptions,
+  type HealthReason,
+  type HealthReasonCode,
+  type HealthStore,
+  type HistoryRange,
+  type InstanceCapabilities,
+  type InstanceConnectionHandle,
+  type InstanceHealthReport,
+  isMonitored,
+  type JobResult,
+  type JobStatsView,
+  type MonitoredFleet,
+  testConnection,
+} from './health/index.js';
 export type {
   CircuitState,
   ConnectionFailureKind,
@@ -111,3 +137,8 @@ export {
 } from './settings.js';
 export { type FieldError, schemaErrors } from './validation.js';
 export type { ConfigWarning, ConfigWarningCode } from './warnings.js';
+
+import type { FleetEvents as RegistryEvents } from './events.js';
+import type { HealthEvents as MonitorEvents } from './health/index.js';
+/** Everything the fleet publishes on the bus: registry changes plus health, capabilities, alerts. */
+export type FleetBusEvents = RegistryEvents & MonitorEvents;
