@@ -62,7 +62,12 @@ export function uploadFileName(hash: string, mime: string, originalName = ''): s
   return `${hash}.${ext}`;
 }
 
-/** What LoadImage is given for an uploaded input: `subfolder/name`, or `name` at the top. */
+/**
+ * What LoadImage is given for an uploaded input: `subfolder/name`, or `name` at the top.
+ *
+ * @example
+ * uploadedReference({ name: 'ab12.png', subfolder: 'comfy-cluster' }); // 'comfy-cluster/ab12.png'
+ */
 export function uploadedReference(u: UploadedInput): string {
   return u.subfolder ? `${u.subfolder}/${u.name}` : u.name;
 }
