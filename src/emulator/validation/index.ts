@@ -5,5 +5,5 @@
  * import { validatePrompt, PromptValidationCrash } from './validation/index.js';
  * const v = validatePrompt(body.prompt, registry, env, body.partial_execution_targets);
  */
-export { PromptValidationCrash } from './prompt-validation-crash.js';
+export { PromptValidationCrash } from '../../comfy/prompt-validation.js';
 export { validatePrompt } from './validate-prompt.js';
