@@ -45,6 +45,15 @@ export {
 export { PromptWatch } from './prompt-watch.js';
 export * from './protocol.js';
 export {
+  PyFloat,
+  pyFloatRepr,
+  pyJsonDumps,
+  pyNumberRepr,
+  pyRepr,
+  pyStr,
+  pyStrRepr,
+} from './python-format.js';
+export {
   type PromptRunResult,
   runPrompt,
   type WaitForPromptOptions,

@@ -26,6 +26,7 @@ import type {
   NodeInfo,
   ValidationError,
 } from './protocol.js';
+import { pyFloatRepr, pyNumberRepr, pyRepr, pyStr, pyStrRepr } from './python-format.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public shapes
@@ -84,68 +85,6 @@ export class PromptValidationCrash extends Error {
     super(`${pyType}: ${message}`);
     this.name = 'PromptValidationCrash';
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Python spelling of JSON values (ComfyUI builds its messages with repr()/str()/format())
-// ---------------------------------------------------------------------------------------------
-
-/** Python's `repr(float)`: shortest round-trip digits, exponent form below 1e-4 or from 1e16. */
-function pyFloatRepr(x: number): string {
-  if (Number.isNaN(x)) return 'nan';
-  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
-  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  const [mant = '0', expStr = '0'] = x.toExponential().split('e');
-  const exp = Number(expStr);
-  const digits = mant.replace('-', '').replace('.', '');
-  const sign = mant.startsWith('-') ? '-' : '';
-  if (exp < -4 || exp >= 16) {
-    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    const e = Math.abs(exp) < 10 ? `0${Math.abs(exp)}` : `${Math.abs(exp)}`;
-    return `${sign}${m}e${exp < 0 ? '-' : '+'}${e}`;
-  }
-  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
-  if (digits.length <= exp + 1) return `${sign}${digits}${'0'.repeat(exp + 1 - digits.length)}.0`;
-  return `${sign}${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
-}
-
-/** A JS number as Python prints what JSON decoding gives (an int when integral). */
-function pyNumberRepr(x: number): string {
-  if (Number.isInteger(x) && !Object.is(x, -0)) return BigInt(x).toString();
-  return pyFloatRepr(x);
-}
-
-function pyStrRepr(s: string): string {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = quote;
-  for (const ch of s) {
-    const code = ch.codePointAt(0) ?? 0;
-    if (ch === quote || ch === '\\') out += `\\${ch}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
-    else out += ch;
-  }
-  return out + quote;
-}
-
-function pyRepr(value: unknown): string {
-  if (value === null || value === undefined) return 'None';
-  if (value === true) return 'True';
-  if (value === false) return 'False';
-  if (typeof value === 'number') return pyNumberRepr(value);
-  if (typeof value === 'string') return pyStrRepr(value);
-  if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    return `{${entries.map(([k, v]) => `${pyStrRepr(k)}: ${pyRepr(v)}`).join(', ')}}`;
-  }
-  return String(value);
-}
-
-function pyStr(value: unknown): string {
-  return typeof value === 'string' ? value : pyRepr(value);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -43,12 +43,19 @@ export function createNodeRegistry(options: NodeRegistryOptions = {}): EmulatedN
   return registry;
 }
 
+export {
+  PyFloat,
+  pyFloatRepr,
+  pyJsonDumps,
+  pyRepr,
+  pyStr,
+  pyStrRepr,
+} from '../../comfy/python-format.js';
 export { fileSha256, listInputImages } from './files.js';
 export { COMFY_ROOT, PythonNodeError, tracebackFrame } from './node-error.js';
 export { EmulatedNodeRegistry } from './node-registry.js';
 export type { NodeSetContext } from './node-set.js';
 export type { EmulatedNodeDefinition, NodeSpec } from './node-spec.js';
 export { knownPacks, NODE_PACKS, type NodePack } from './packs.js';
-export { PyFloat, pyFloatRepr, pyJsonDumps, pyRepr, pyStr, pyStrRepr } from './python.js';
 export { SavePathAllocator } from './save-path.js';
 export * from './types.js';

@@ -3,7 +3,7 @@
  * at other classes' declared input types (PNG metadata prints FLOAT inputs as `2.0`, like Python).
  */
 import type { ApiPrompt } from '../../comfy/protocol.js';
-import { PyFloat, pyJsonDumps } from './python.js';
+import { PyFloat, pyJsonDumps } from '../../comfy/python-format.js';
 import type { SavePathAllocator } from './save-path.js';
 import type { NodeContext, NodeEnvironment } from './types.js';
 

@@ -1,5 +1,5 @@
 /** AUDIO values. */
-import { pyRepr } from '../python.js';
+import { pyRepr } from '../../../comfy/python-format.js';
 
 /** AUDIO: `{"waveform": tensor [B, C, N], "sample_rate": int}`; `null` samples mean silence. */
 export class Audio {

@@ -2,9 +2,10 @@
  * Utility nodes with non-image outputs: PreviewAny shows any value as text (UI `{"text": [...]}`),
  * PrimitiveString feeds a string into other nodes.
  */
+
+import { pyJsonDumps, pyNumberRepr } from '../../../comfy/python-format.js';
 import { NodeInputs } from '../inputs.js';
 import { defineNode, type EmulatedNodeDefinition } from '../node-spec.js';
-import { pyJsonDumps, pyNumberRepr } from '../python.js';
 import { finishWork } from '../timing.js';
 
 /** What PreviewAny shows for a value: strings as they are, numbers like `str()`, else JSON or `str()`. */

@@ -1,7 +1,8 @@
 /**
  * How Python would print JSON-decoded values: `repr()`, `str()` and `json.dumps()`. ComfyUI builds
- * its error messages and PNG metadata with these, so the emulator needs the same spelling
- * (`'a'` quotes, `True`/`None`, `1e-05`, `{"a": 1}` with spaces).
+ * its error messages and PNG metadata with these, so whatever reproduces them (prompt validation,
+ * the emulator) needs the same spelling (`'a'` quotes, `True`/`None`, `1e-05`, `{"a": 1}` with
+ * spaces).
  *
  * One thing cannot be recovered from JavaScript numbers: whether a JSON number was an int or a
  * float (`2` vs `2.0`). Integral numbers print as ints unless wrapped in `PyFloat`.
@@ -37,7 +38,13 @@ export function pyFloatRepr(x: number): string {
   return `${sign}${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
 }
 
-/** A JS number as Python prints the value JSON decoding would give (int when integral). */
+/**
+ * A JS number as Python prints the value JSON decoding would give (int when integral).
+ *
+ * @example
+ * pyNumberRepr(2); // "2"
+ * pyNumberRepr(0.5); // "0.5"
+ */
 export function pyNumberRepr(x: number): string {
   if (Number.isInteger(x) && !Object.is(x, -0)) return BigInt(x).toString();
   return pyFloatRepr(x);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PyFloat, pyFloatRepr, pyJsonDumps, pyRepr, pyStr, pyStrRepr } from './python.js';
+import { PyFloat, pyFloatRepr, pyJsonDumps, pyRepr, pyStr, pyStrRepr } from './python-format.js';
 
 describe('Python spelling of values', () => {
   it('prints floats like repr()', () => {
