@@ -1,11 +1,21 @@
+/**
+ * For a fleet (or one instance), which node inputs name model files of which folder, and which
+ * folder a given value names a file in. Pure logic over `/object_info` and the `/models` lists.
+ */
 import {
   comboOptions,
   isModelFolder,
   KNOWN_MODEL_INPUTS,
   looksLikeFile,
   nodeInputs,
-} from './model-folders.js';
-import type { InstanceCapabilities } from './types.js';
+} from './model-inputs.js';
+import type { NodeInfo } from './protocol.js';
+
+/** What the index learns from an instance: its `/object_info` and its model files per folder. */
+export interface ModelInputSource {
+  node_classes: Readonly<Record<string, NodeInfo>>;
+  models: Readonly<Record<string, readonly string[]>>;
+}
 
 /** Share of a folder's files a combo must list to be taken for a list of that folder. */
 const FOLDER_COVERAGE = 0.8;
@@ -29,7 +39,7 @@ export class ModelInputIndex {
    * @example
    * const index = ModelInputIndex.fromCapabilities(instances.map((i) => i.capabilities));
    */
-  static fromCapabilities(fleet: Iterable<InstanceCapabilities>): ModelInputIndex {
+  static fromCapabilities(fleet: Iterable<ModelInputSource>): ModelInputIndex {
     const index = new ModelInputIndex();
     for (const [cls, inputs] of Object.entries(KNOWN_MODEL_INPUTS)) {
       for (const [input, folder] of Object.entries(inputs)) index.add(cls, input, folder);
@@ -76,7 +86,7 @@ export class ModelInputIndex {
     else if (!folders.includes(folder)) folders.push(folder);
   }
 
-  private learn(caps: InstanceCapabilities): void {
+  private learn(caps: ModelInputSource): void {
     const folders: [string, readonly string[]][] = [];
     for (const [folder, list] of Object.entries(caps.models)) {
       if (!isModelFolder(folder) || !Array.isArray(list)) continue;

@@ -1,11 +1,17 @@
 /**
- * Which node inputs name model files. Two sources: the loaders of a stock ComfyUI (their combos
- * are empty on an instance without models, so they cannot be recognised from their values), and
- * inference from any node's combo options compared with the instance's model lists (custom nodes).
+ * Which node inputs name model files, read from `/object_info` alone. Two sources: the loaders of a
+ * stock ComfyUI (their combos are empty on an instance without models, so they cannot be
+ * recognised from their values), and inference from any node's combo options compared with the
+ * instance's model lists (custom nodes; see {@link ModelInputIndex}).
  */
-import type { InputSpec, JsonValue, NodeInfo } from '../comfy/protocol.js';
+import type { InputSpec, JsonValue, NodeInfo } from './protocol.js';
 
-/** Stock loaders: class → input → model folder (ComfyUI's folder names). */
+/**
+ * Stock loaders: class → input → model folder (ComfyUI's folder names).
+ *
+ * @example
+ * KNOWN_MODEL_INPUTS.LoraLoader?.lora_name; // 'loras'
+ */
 export const KNOWN_MODEL_INPUTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   CheckpointLoaderSimple: { ckpt_name: 'checkpoints' },
   CheckpointLoader: { ckpt_name: 'checkpoints', config_name: 'configs' },

@@ -1,6 +1,8 @@
 import {
+  comboOptions,
   fileInputValidation,
   type JsonValue,
+  ModelInputIndex,
   type NodeErrors,
   type NodeInfo,
   type PromptValidationResult,
@@ -64,47 +66,26 @@ export interface ModelUse {
   file: string;
 }
 
-/** Inputs of stock loaders that name model files, and their folder. */
-const LOADER_INPUTS: Readonly<Record<string, string>> = {
-  ckpt_name: 'checkpoints',
-  vae_name: 'vae',
-  lora_name: 'loras',
-  control_net_name: 'controlnet',
-  unet_name: 'diffusion_models',
-  clip_name: 'text_encoders',
-  clip_name1: 'text_encoders',
-  clip_name2: 'text_encoders',
-  style_model_name: 'style_models',
-  gligen_name: 'gligen',
-  hypernetwork_name: 'hypernetworks',
-  upscale_model_name: 'upscale_models',
-};
+/** One index per capabilities object: the monitor hands out the same object until it changes. */
+const indexes = new WeakMap<InstanceCapabilities, ModelInputIndex>();
 
-const CLASS_INPUTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  UpscaleModelLoader: { model_name: 'upscale_models' },
-  CLIPVisionLoader: { clip_name: 'clip_vision' },
-};
-
-function comboOptions(info: NodeInfo, input: string): string[] | undefined {
-  const spec = info.input.required?.[input] ?? info.input.optional?.[input];
-  if (!spec) return undefined;
-  const head = spec[0];
-  const extra = spec[1] as Record<string, JsonValue> | undefined;
-  const list = Array.isArray(head)
-    ? head
-    : head === 'COMBO' && Array.isArray(extra?.options)
-      ? extra.options
-      : undefined;
-  return list?.filter((v): v is string => typeof v === 'string');
+function modelInputIndex(caps: InstanceCapabilities): ModelInputIndex {
+  let index = indexes.get(caps);
+  if (index === undefined) {
+    index = ModelInputIndex.fromCapabilities([caps]);
+    indexes.set(caps, index);
+  }
+  return index;
 }
 
-function looksLikeFile(v: string): boolean {
-  return /\.[A-Za-z0-9_]{1,12}$/.test(v);
+/** The combo options of a node's input (null when it is not a combo). */
+function inputOptions(info: NodeInfo, input: string): string[] | null {
+  return comboOptions(info.input.required?.[input] ?? info.input.optional?.[input]);
 }
 
 /**
- * The model files a workflow names on an instance: inputs of known loaders, and any combo input
- * whose options come from one of the instance's model folders.
+ * The model files a workflow names on an instance: inputs of stock loaders, and any combo input
+ * whose options are one of the instance's model-folder lists (comfy's {@link ModelInputIndex}).
  *
  * @example
  * modelUses(workflow, caps); // [{ node_id: '4', input: 'ckpt_name', folder: 'checkpoints', file: 'sdxl.safetensors' }]
@@ -113,26 +94,14 @@ export function modelUses(
   workflow: Record<string, unknown>,
   caps: InstanceCapabilities,
 ): ModelUse[] {
+  const index = modelInputIndex(caps);
   const out: ModelUse[] = [];
   for (const [id, raw] of Object.entries(workflow)) {
     const node = raw as { class_type?: unknown; inputs?: Record<string, unknown> };
     if (typeof node?.class_type !== 'string' || !node.inputs) continue;
-    const info = caps.node_classes[node.class_type];
     for (const [input, value] of Object.entries(node.inputs)) {
-      if (typeof value !== 'string' || !looksLikeFile(value)) continue;
-      let folder: string | null =
-        CLASS_INPUTS[node.class_type]?.[input] ?? LOADER_INPUTS[input] ?? null;
-      if (folder === null && info) {
-        const options = comboOptions(info, input);
-        if (options && options.length > 0) {
-          for (const [f, files] of Object.entries(caps.models)) {
-            if (options.some((o) => files.includes(o))) {
-              folder = f;
-              break;
-            }
-          }
-        }
-      }
+      if (typeof value !== 'string') continue;
+      const folder = index.folderFor(node.class_type, input, value);
       if (folder !== null) out.push({ node_id: id, input, folder, file: value });
     }
   }
@@ -170,7 +139,7 @@ function checkInstance(
   const missingModels = modelUses(workflow, caps).filter((m) => {
     const node = workflow[m.node_id] as { class_type: string };
     const info = caps.node_classes[node.class_type];
-    const options = info ? comboOptions(info, m.input) : undefined;
+    const options = info ? inputOptions(info, m.input) : null;
     const listed = m.folder !== null ? caps.models[m.folder] : undefined;
     return !(options?.includes(m.file) ?? false) && !(listed?.includes(m.file) ?? false);
   });

@@ -11,6 +11,14 @@
  * scheduler.enqueue({ id, owner, priority: 0, requirements: req, shape: workflowShape(prompt, index), submitted_at: Date.now() });
  * const decision = scheduler.nextAssignment(instances, Date.now());
  */
+
+export { ModelInputIndex } from '../comfy/model-input-index.js';
+export {
+  comboOptions,
+  isModelFolder,
+  KNOWN_MODEL_INPUTS,
+  looksLikeFile,
+} from '../comfy/model-inputs.js';
 export {
   type CannotRun,
   type CanRunResult,
@@ -23,13 +31,6 @@ export { InvalidPromptError } from './errors.js';
 export { type EstimatorOptions, RuntimeEstimator } from './estimator.js';
 export { InstanceProjection } from './instance-projection.js';
 export { JobClass } from './job-class.js';
-export {
-  comboOptions,
-  isModelFolder,
-  KNOWN_MODEL_INPUTS,
-  looksLikeFile,
-} from './model-folders.js';
-export { ModelInputIndex } from './model-input-index.js';
 export {
   type ChooseContext,
   type ColdModels,

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelInputIndex } from '../comfy/model-input-index.js';
 import type { ApiPrompt, InputSpec, NodeInfo, ObjectInfo } from '../comfy/protocol.js';
 import type { RunningEmulator } from '../emulator/index.js';
 import { startEmulator } from '../emulator/index.js';
 import { InvalidPromptError } from './errors.js';
-import { ModelInputIndex } from './model-input-index.js';
 import { extractRequirements } from './requirements.js';
 import type { InstanceCapabilities } from './types.js';
 

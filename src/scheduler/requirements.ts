@@ -1,6 +1,6 @@
+import type { ModelInputIndex } from '../comfy/model-input-index.js';
 import type { ApiPrompt } from '../comfy/protocol.js';
 import { InvalidPromptError } from './errors.js';
-import type { ModelInputIndex } from './model-input-index.js';
 import type { JobRequirements, ModelRef, ModelUse, RequirementOrigins } from './types.js';
 
 /** Requirements plus where each comes from in the prompt. */

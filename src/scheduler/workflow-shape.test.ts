@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ModelInputIndex } from '../comfy/model-input-index.js';
 import type { ApiPrompt } from '../comfy/protocol.js';
-import { ModelInputIndex } from './model-input-index.js';
 import { workflowShape } from './workflow-shape.js';
 
 function txt2img(o: {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { ModelInputIndex } from '../comfy/model-input-index.js';
 import type { ApiPrompt, JsonValue } from '../comfy/protocol.js';
-import type { ModelInputIndex } from './model-input-index.js';
 
 /** Numeric inputs that drive run time (sizes, steps, frames...). Seeds, cfg etc. do not. */
 const RUNTIME_NUMBERS = new Set([

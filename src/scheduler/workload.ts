@@ -4,8 +4,9 @@
  * work it represents. The simulation runs it; the emulator benchmark submits the same prompts to
  * emulated instances started with the same speeds, models and node packs.
  */
+
+import { ModelInputIndex } from '../comfy/model-input-index.js';
 import type { ApiPrompt, InputSpec, NodeInfo } from '../comfy/protocol.js';
-import { ModelInputIndex } from './model-input-index.js';
 import { seededRandom } from './prng.js';
 import { extractRequirements } from './requirements.js';
 import type { InstanceCapabilities, JobRequirements } from './types.js';
