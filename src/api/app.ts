@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { EventBus, EventMap } from '../store/index.js';
+import { installAuth } from './auth/authenticate.js';
+import type { ApiContext, AppDeps, AppOptions } from './context.js';
+import { installErrorHandling } from './error-handler.js';
+import { EventHub } from './events/event-hub.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { registerCors } from './plugins/cors.js';
+import { registerMultipart } from './plugins/multipart.js';
+import { registerRateLimit } from './plugins/rate-limit.js';
+import { registerSwagger } from './plugins/swagger.js';
+import { registerWebsocket } from './plugins/websocket.js';
+import { configRoutes } from './routes/config/index.js';
+import { eventsRoutes } from './routes/events/index.js';
+import { healthRoutes } from './routes/health/index.js';
+import { instancesRoutes } from './routes/instances/index.js';
+import { metricsRoutes } from './routes/metrics/index.js';
+import type {} from './types.js';
+import { schemaValidatorCompiler } from './validation/schema-validator.js';
+
+/** Events of the fleet and the health monitor that the event streams carry. */
+export const INSTANCE_EVENT_TYPES = [
+  'instance.added',
+  'instance.changed',
+  'instance.removed',
+  'instance.status',
+  'instance.active',
+  'instance.health',
+  'instance.capabilities',
+  'alert.raised',
+  'alert.cleared',
+] as const;
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function packageVersion(): string {
+  try {
+    const pkg = createRequire(import.meta.url)('../../package.json') as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function loggedUrl(url: string): string {
+  return url.replace(/([?&]access_token=)[^&]*/gi, '$1[redacted]');
+}
+
+/**
+ * Builds the gateway's HTTP app without listening (tests use `app.inject` or `listen({ port: 0 })`;
+ * `server.ts` listens). The app uses what it is given and closes none of it. Further route
+ * modules (jobs, ComfyUI-compatible routes) can be registered on the returned instance before it
+ * is ready; they reach the services through `app.api`.
+ *
+ * @example
+ * const app = await buildApp({ registry, monitor, store, apiKeys: apiKeyRepository(store), logger }, { auth: 'auto' });
+ * const res = await app.inject({ method: 'GET', url: '/health' });
+ * await app.close();
+ */
+export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise<FastifyInstance> {
+  const bodyLimit = options.bodyLimitBytes ?? 16 * 1024 * 1024;
+  const uploadLimit = options.uploadLimitBytes ?? 100 * 1024 * 1024;
+  const auth = options.auth ?? 'auto';
+  const app: FastifyInstance = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // One line per request is written by our onResponse hook instead.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
+    bodyLimit,
+    trustProxy: options.trustProxy ?? false,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+  });
+  app.setValidatorCompiler(schemaValidatorCompiler);
+
+  // An empty JSON body (a bodiless POST with a JSON content type) reads as no body.
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    void defaultJson(request, text, done);
+  });
+
+  const metrics = new GatewayMetrics({
+    fleet: deps.registry,
+    monitor: deps.monitor,
+    ...(deps.inFlight ? { inFlight: deps.inFlight } : {}),
+  });
+  const events = new EventHub(
+    [deps.registry.bus, deps.monitor.bus] as unknown as EventBus<EventMap>[],
+    {
+      ...(options.events?.heartbeatMs === undefined
+        ? {}
+        : { heartbeatMs: options.events.heartbeatMs }),
+      ...(options.events?.maxConnections === undefined
+        ? {}
+        : { maxSubscribers: options.events.maxConnections }),
+    },
+  );
+  events.registerTypes(INSTANCE_EVENT_TYPES);
+  const errors = installErrorHandling(app);
+  const context: ApiContext = {
+    deps,
+    options: { auth, bodyLimitBytes: bodyLimit, uploadLimitBytes: uploadLimit },
+    metrics,
+    events,
+    errors,
+    startedAt: metrics.startedAt,
+    closing: false,
+  };
+  app.decorate('api', context);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installAuth(app, { mode: auth, keys: deps.apiKeys });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? (request.is404 ? '(not found)' : '(unknown)');
+    const seconds = reply.elapsedTime / 1000;
+    metrics.recordRequest(request.method, route, reply.statusCode, seconds);
+    // Reads are frequent and cheap: their line is debug, unless the route says otherwise.
+    const level =
+      reply.statusCode >= 500
+        ? 'info'
+        : (request.routeOptions.config?.logLevel ?? (READS.has(request.method) ? 'debug' : 'info'));
+    request.log[level](
+      {
+        method: request.method,
+        url: loggedUrl(request.url),
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        key_id: request.principal?.key_id ?? null,
+        ip: request.ip,
+      },
+      'request',
+    );
+  });
+  app.addHook('preClose', async () => {
+    context.closing = true;
+    await events.close();
+  });
+
+  await registerWebsocket(app);
+  await registerRateLimit(app, options.rateLimit ?? { max: 6_000, windowMs: 60_000 });
+  await registerMultipart(app, { fileSizeBytes: uploadLimit });
+  await registerCors(app, options.corsOrigins);
+  if (options.docs !== false) {
+    await registerSwagger(app, { version: options.version ?? packageVersion() });
+  }
+
+  await app.register(healthRoutes);
+  await app.register(metricsRoutes);
+  await app.register(configRoutes);
+  await app.register(instancesRoutes);
+  await app.register(eventsRoutes, {
+    ...(options.events?.maxBufferedBytes === undefined
+      ? {}
+      : { maxBufferedBytes: options.events.maxBufferedBytes }),
+  });
+  return app;
+}

@@ -1,0 +1,233 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import {
+  type HealthEvents,
+  HealthMonitor,
+  type HealthMonitorOptions,
+} from '../fleet/health/index.js';
+import {
+  type FleetEvents,
+  type InstanceCreate,
+  InstanceRegistry,
+  type SettingKey,
+} from '../fleet/index.js';
+import { apiKeyRepository, migrateWithApiKeys } from '../store/api-key-repository.js';
+import { defaultDataDir, InProcessEventBus, openStore, STORE_FILE_NAME } from '../store/index.js';
+import { defaultInstallDir, readSupervisorEnv } from '../supervisor/index.js';
+import { buildApp } from './app.js';
+import type { AuthMode } from './auth/authenticate.js';
+import type { AppOptions } from './context.js';
+import { createLogger, type LoggerOptions } from './logging/logger.js';
+import { withoutInstanceVariables } from './quick-instances.js';
+
+/** Default address: this machine only. */
+export const DEFAULT_LISTEN = '127.0.0.1';
+/** Default port (ComfyUI itself uses 8188). */
+export const DEFAULT_GATEWAY_PORT = 8190;
+
+/** The gateway could not start; `message` is one line telling what to do. */
+export class GatewayStartError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'usage' | 'failed' = 'failed',
+  ) {
+    super(message);
+    this.name = 'GatewayStartError';
+  }
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  return h.startsWith('::ffff:127.');
+}
+
+/** The URL clients use for `host:port` (a wildcard bind is shown as is). */
+export function listenUrl(host: string, port: number): string {
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+/** Options of {@link startGateway}: the `serve` flags plus seams for tests. */
+export interface GatewayOptions {
+  host?: string;
+  port?: number;
+  /** Listen beyond loopback without any API key (authentication stays off until one exists). */
+  insecure?: boolean;
+  /** Store and session files (default COMFY_CLUSTER_DATA_DIR or the platform data dir). */
+  dataDir?: string;
+  /** comfyui_instances.json (default: the fleet's rules: COMFY_CLUSTER_CONFIG, config dir). */
+  configFile?: string;
+  /** Quick start: these instances only, kept in a session file, never in the config file. */
+  quickInstances?: InstanceCreate[];
+  env?: NodeJS.ProcessEnv;
+  /** Command-line values of the tunables (`--log-level` → `log_level`). */
+  flags?: Partial<Record<SettingKey, unknown>>;
+  corsOrigins?: string[];
+  app?: Omit<AppOptions, 'auth' | 'corsOrigins'>;
+  /** Where log lines go besides LOG_DIRECTORY (default standard output). */
+  logDestination?: LoggerOptions['destination'];
+  monitor?: Partial<Omit<HealthMonitorOptions, 'fleet' | 'bus' | 'store' | 'logger'>>;
+}
+
+/** A running gateway. */
+export interface RunningGateway {
+  app: FastifyInstance;
+  url: string;
+  registry: InstanceRegistry;
+  monitor: HealthMonitor;
+  /** Closes the server (streams included), the monitor, the registry, the store and the logs. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the gateway: the store under the data dir (migrated), the fleet from config file and
+ * environment (or the quick-start instances), the health monitor, and the HTTP app listening on
+ * `host:port` (default 127.0.0.1:8190). Beyond loopback it refuses to start without an API key
+ * unless `insecure`. Throws {@link GatewayStartError} with a one-line reason.
+ *
+ * @example
+ * const gw = await startGateway({ port: 0, quickInstances: parseQuickInstances('127.0.0.1:8188') });
+ * console.log(gw.url);
+ * await gw.close();
+ */
+export async function startGateway(options: GatewayOptions = {}): Promise<RunningGateway> {
+  const env = options.env ?? process.env;
+  const host = options.host ?? DEFAULT_LISTEN;
+  const port = options.port ?? DEFAULT_GATEWAY_PORT;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const closeAll = async () => {
+    while (cleanups.length > 0) {
+      try {
+        await cleanups.pop()?.();
+      } catch {
+        // keep closing the rest
+      }
+    }
+  };
+  try {
+    const dataDir = options.dataDir ?? defaultDataDir(env);
+    const store = await openStore({
+      kind: 'sqlite',
+      file: path.join(dataDir, STORE_FILE_NAME),
+      migrate: false,
+    });
+    cleanups.push(() => store.close());
+    await migrateWithApiKeys(store);
+    const apiKeys = apiKeyRepository(store);
+
+    const loopback = isLoopback(host);
+    if (!loopback && !options.insecure && (await apiKeys.countActive()) === 0) {
+      throw new GatewayStartError(
+        `refusing to listen on ${host} without an API key: create one with \`comfy-cluster keys create --role admin\` (same --data-dir), or pass --insecure to run without authentication`,
+        'usage',
+      );
+    }
+    const auth: AuthMode = loopback || options.insecure ? 'auto' : 'required';
+
+    const bus = new InProcessEventBus<FleetEvents & HealthEvents>();
+    let configFile = options.configFile;
+    let registryEnv = env;
+    if (options.quickInstances) {
+      const session = await mkdtemp(path.join(tmpdir(), 'comfy-cluster-session-'));
+      cleanups.push(() => rm(session, { recursive: true, force: true }));
+      configFile = path.join(session, 'comfyui_instances.json');
+      registryEnv = withoutInstanceVariables(env);
+    }
+    const registry = await InstanceRegistry.open({
+      ...(configFile === undefined ? {} : { configFile }),
+      env: registryEnv,
+      flags: options.flags ?? {},
+      bus,
+    });
+    cleanups.push(() => registry.close());
+    for (const instance of options.quickInstances ?? []) await registry.create(instance);
+
+    const { settings } = registry.settings;
+    const log = createLogger({
+      level: settings.log_level,
+      directory: settings.log_directory,
+      ...(options.logDestination ? { destination: options.logDestination } : {}),
+    });
+    cleanups.push(() => log.close());
+    for (const w of registry.warnings)
+      log.logger.warn({ source: w.source, code: w.code }, w.message);
+
+    const monitor = new HealthMonitor({
+      ...options.monitor,
+      fleet: registry,
+      bus,
+      store,
+      logger: log.logger,
+    });
+    cleanups.push(() => monitor.close());
+    monitor.start();
+
+    const supervisorEnv = readSupervisorEnv(env).values;
+    const app = await buildApp(
+      {
+        registry,
+        monitor,
+        store,
+        apiKeys,
+        logger: log.logger,
+        local: {
+          enabled: supervisorEnv.enableComfyui === true,
+          installDir: defaultInstallDir(env),
+        },
+      },
+      {
+        ...options.app,
+        auth,
+        ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
+      },
+    );
+    cleanups.push(() => app.close());
+    try {
+      await app.listen({ host, port });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
+        throw new GatewayStartError(
+          `port ${port} on ${host} is already in use (choose another with --port)`,
+        );
+      }
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+        throw new GatewayStartError(`cannot listen on ${host}: no such address on this machine`);
+      }
+      throw err;
+    }
+    const address = app.server.address();
+    const bound = typeof address === 'object' && address ? address.port : port;
+    const url = listenUrl(host, bound);
+    log.logger.info(
+      {
+        url,
+        auth,
+        data_dir: dataDir,
+        config_file: options.quickInstances ? null : registry.configFile,
+        instances: registry.list().length,
+      },
+      'gateway listening',
+    );
+    let closed: Promise<void> | undefined;
+    return {
+      app,
+      url,
+      registry,
+      monitor,
+      close: () => {
+        closed ??= closeAll();
+        return closed;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
