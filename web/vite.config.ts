@@ -5,7 +5,8 @@ import { defineConfig } from 'vite';
 // the API to a gateway on 127.0.0.1:8190.
 export default defineConfig({
   root: new URL('.', import.meta.url).pathname,
-  base: './',
+  // Absolute: client routes such as /jobs/<id> load the same /assets/... files.
+  base: '/',
   plugins: [react()],
   build: { outDir: '../dist/web', emptyOutDir: true, sourcemap: true },
   server: {
