@@ -25,13 +25,7 @@ export type { CallOptions } from './http-transport.js';
 export { jobFromHistory, jobFromQueueItem } from './job-fallback.js';
 export { parseServerMessage } from './message-parser.js';
 export { ModelInputIndex, type ModelInputSource } from './model-input-index.js';
-export {
-  comboOptions,
-  isModelFolder,
-  KNOWN_MODEL_INPUTS,
-  looksLikeFile,
-  nodeInputs,
-} from './model-inputs.js';
+export * from './model-inputs.js';
 export {
   type FinishedPromptState,
   finishedFromHistory,
