@@ -4,7 +4,7 @@ import type {
   ConnectionTestResult,
   HealthSample,
   InstanceCreate,
-  InstanceHealthReport,
+  InstanceDetail,
   InstanceUpdate,
   InstanceView,
   JobAccepted,
@@ -72,8 +72,8 @@ export const api = {
         'instances',
       );
     },
-    async get(id: string): Promise<InstanceView> {
-      return itemOf<InstanceView>(await request(`${V1}/instances/${enc(id)}`), 'instance');
+    async get(id: string): Promise<InstanceDetail> {
+      return request<InstanceDetail>(`${V1}/instances/${enc(id)}`);
     },
     async create(body: InstanceCreate): Promise<InstanceView> {
       return itemOf<InstanceView>(
@@ -96,8 +96,8 @@ export const api = {
         'instance',
       );
     },
-    async activate(id: string): Promise<void> {
-      await request(`${V1}/instances/${enc(id)}/activate`, { method: 'POST' });
+    async activate(id: string | null): Promise<void> {
+      await request(`${V1}/instances/active`, { method: 'PUT', body: { id } });
     },
     /** Test a saved instance. */
     async test(id: string): Promise<ConnectionTestResult> {
@@ -113,15 +113,10 @@ export const api = {
         'result',
       );
     },
-    async health(id: string): Promise<InstanceHealthReport> {
-      return itemOf<InstanceHealthReport>(
-        await request(`${V1}/instances/${enc(id)}/health`),
-        'health',
-      );
-    },
+    /** Stored health samples since `fromMs`, oldest first. */
     async healthHistory(id: string, fromMs: number): Promise<HealthSample[]> {
       return listOf<HealthSample>(
-        await request(`${V1}/instances/${enc(id)}/health/history`, {
+        await request(`${V1}/instances/${enc(id)}/health`, {
           query: { from: new Date(fromMs).toISOString() },
         }),
         'samples',
@@ -143,11 +138,6 @@ export const api = {
               ? body.suggested_port
               : null,
       };
-    },
-  },
-  health: {
-    async all(): Promise<InstanceHealthReport[]> {
-      return listOf<InstanceHealthReport>(await request(`${V1}/health/instances`), 'instances');
     },
   },
   config: {

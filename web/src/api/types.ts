@@ -58,8 +58,40 @@ export interface InstanceView {
   status_reason: string | null;
   active: boolean;
   origin: string | null;
-  /** Some routes embed the health report with the instance. */
-  health?: InstanceHealthReport | null;
+  /** Health word from the monitor (absent in event payloads, which carry the registry view). */
+  health?: InstanceHealth;
+  health_details?: HealthDetails;
+  figures?: InstanceFigures;
+}
+
+/** The monitor's snapshot without the state itself (GET /api/v1/instances items). */
+export interface HealthDetails {
+  circuit: 'closed' | 'open' | 'half_open';
+  reasons: string[];
+  checked_at: string | null;
+  latency_ms: number | null;
+  consecutive_failures: number;
+  last_error: string | null;
+  next_probe_at: string | null;
+  comfyui_version: string | null;
+  vram_free: number | null;
+  vram_total: number | null;
+}
+
+/** Work figures of an instance. */
+export interface InstanceFigures {
+  in_flight: number;
+  instance_queue: { running: number; pending: number } | null;
+  jobs_total: number;
+  jobs_succeeded: number;
+  jobs_failed: number;
+  avg_run_ms: number | null;
+  last_job_at: string | null;
+}
+
+/** GET /api/v1/instances/{id}: the item plus the monitor's full report. */
+export interface InstanceDetail extends InstanceView {
+  report: InstanceHealthReport | null;
 }
 
 /** What a client sends to create an instance (InstanceCreateSchema). */
@@ -145,16 +177,17 @@ export interface InstanceHealthReport {
   jobs?: JobStatsView;
 }
 
-/** One stored health sample (history). Tolerant: the store's sample fields. */
+/** One stored health sample (GET /api/v1/instances/{id}/health). */
 export interface HealthSample {
-  at: string | number;
-  health?: InstanceHealth;
-  ok?: boolean;
-  latency_ms?: number | null;
-  response_ms?: number | null;
-  vram_free?: number | null;
-  vram_total?: number | null;
-  error?: string | null;
+  sampled_at: string;
+  health: string;
+  ok: boolean;
+  latency_ms: number | null;
+  queue_running?: number | null;
+  queue_pending?: number | null;
+  vram_free: number | null;
+  vram_total: number | null;
+  error: string | null;
 }
 
 /** "Test connection": what answered, or exactly why nothing usable did. */

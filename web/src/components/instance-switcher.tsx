@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useId, useRef, useState } from 'react';
 import { api, errorMessage, type InstanceView } from '../api/index.js';
 import type { HealthMap } from '../state/apply-event.js';
+import { healthOf as healthOfInstance } from '../state/health.js';
 import { keys } from '../state/query-keys.js';
 import { HealthDot } from './badges.js';
 import { toast } from './toasts.js';
@@ -52,7 +53,7 @@ export function InstanceSwitcher(props: { instances: InstanceView[]; health: Hea
   const listRef = useRef<HTMLDivElement>(null);
   const { instances } = props;
   const active = instances.find((i) => i.active) ?? null;
-  const healthOf = (i: InstanceView) => props.health[i.id]?.health ?? i.health?.health ?? 'unknown';
+  const healthOf = (i: InstanceView) => healthOfInstance(props.health, i).health;
 
   const listRefInstances = useRef(instances);
   listRefInstances.current = instances;

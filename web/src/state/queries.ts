@@ -1,6 +1,8 @@
-import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, type InstanceHealthReport, type InstanceView, isNotAvailable } from '../api/index.js';
+import { useQuery } from '@tanstack/react-query';
+import { api, type InstanceView, isNotAvailable } from '../api/index.js';
 import type { HealthMap } from './apply-event.js';
+import { toMs } from './format.js';
+import { type LiveSeries, liveSeries } from './live-series.js';
 import { keys } from './query-keys.js';
 
 /**
@@ -10,39 +12,44 @@ import { keys } from './query-keys.js';
 export function useInstances() {
   return useQuery({
     queryKey: keys.instances,
-    queryFn: ({ signal }) => api.instances.list(signal),
-    refetchInterval: 30_000,
+    queryFn: async ({ signal }) => {
+      const list = await api.instances.list(signal);
+      recordLatencies(list);
+      return list;
+    },
+    // Health events fire on changes only; response times and queues come with the list.
+    refetchInterval: 5_000,
   });
 }
 
-/** Health reports by instance id; falls back to the reports embedded in the instance list. */
+/** Feeds each instance's last check into its response-time series (once per check). */
+export function recordLatencies(
+  list: readonly InstanceView[],
+  series: LiveSeries = liveSeries,
+): void {
+  for (const i of list) {
+    const d = i.health_details;
+    const at = toMs(d?.checked_at ?? null);
+    if (at === null || d?.latency_ms === null || d?.latency_ms === undefined) continue;
+    const name = `latency:${i.id}`;
+    const points = series.get(name);
+    const last = points[points.length - 1];
+    if (last && last[0] >= at) continue;
+    series.add(name, at, d.latency_ms);
+  }
+}
+
+/** Live health reports by instance id (filled by `instance.health` events). */
 export function useHealthMap(): HealthMap {
-  const qc = useQueryClient();
   const q = useQuery({
     queryKey: keys.health,
-    queryFn: async (): Promise<HealthMap> => {
-      try {
-        const all = await api.health.all();
-        const map: HealthMap = {};
-        for (const r of all) if (r?.instance_id) map[r.instance_id] = r;
-        return map;
-      } catch (error) {
-        if (!isNotAvailable(error)) throw error;
-        const list = qc.getQueryData<InstanceView[]>(keys.instances) ?? [];
-        const map: HealthMap = {};
-        for (const i of list) if (i.health) map[i.id] = i.health;
-        return map;
-      }
-    },
-    refetchInterval: 30_000,
+    queryFn: (): HealthMap => ({}),
+    staleTime: Number.POSITIVE_INFINITY,
   });
   return q.data ?? {};
 }
 
-/** The health of one instance: the live map first, then what the instance embeds. */
-export function healthOf(map: HealthMap, instance: InstanceView): InstanceHealthReport | null {
-  return map[instance.id] ?? instance.health ?? null;
-}
+export { healthOf } from './health.js';
 
 export function useWarnings() {
   return useQuery({

@@ -105,22 +105,16 @@ function add(errors: FieldErrors, key: string, message: string): void {
   errors[key] = list;
 }
 
-function intField(
-  errors: FieldErrors,
-  key: string,
-  raw: string,
-  min: number,
-  max: number,
-): number | undefined {
+// Only what is needed to build the JSON is checked here; ranges and the rest are the gateway's
+// to judge, so the user sees its messages (mapped onto the inputs).
+function intField(errors: FieldErrors, key: string, raw: string): number | undefined {
   const s = raw.trim();
   if (s === '') return undefined;
   if (!/^-?\d+$/.test(s)) {
     add(errors, key, 'must be a whole number');
     return undefined;
   }
-  const n = Number(s);
-  if (n < min || n > max) add(errors, key, `must be between ${min} and ${max}`);
-  return n;
+  return Number(s);
 }
 
 /** Splits `a, b c` into unique tags. */
@@ -169,7 +163,7 @@ export function formToPayload(
   if (f.name.trim()) body.name = f.name.trim();
   else if (editing) add(errors, 'name', 'is required');
   body.description = f.description;
-  const port = intField(errors, 'port', f.port, 1, 65535);
+  const port = intField(errors, 'port', f.port);
   if (port !== undefined) body.port = port;
   else if (!f.port.trim()) add(errors, 'port', 'is required');
   body.tls = f.tls;
@@ -186,13 +180,13 @@ export function formToPayload(
     env[k] = row.value;
   });
   body.env_vars = env;
-  const mc = intField(errors, 'max_concurrent', f.max_concurrent, 1, 64);
+  const mc = intField(errors, 'max_concurrent', f.max_concurrent);
   if (mc !== undefined) body.max_concurrent = mc;
-  const pf = intField(errors, 'prefetch', f.prefetch, 0, 64);
+  const pf = intField(errors, 'prefetch', f.prefetch);
   if (pf !== undefined) body.prefetch = pf;
-  const to = intField(errors, 'timeout_ms', f.timeout_ms, 1000, 7 * 24 * 3600 * 1000);
+  const to = intField(errors, 'timeout_ms', f.timeout_ms);
   if (to !== undefined) body.timeout_ms = to;
-  const pr = intField(errors, 'priority', f.priority, -1000, 1000);
+  const pr = intField(errors, 'priority', f.priority);
   if (pr !== undefined) body.priority = pr;
   body.tags = parseTags(f.tags);
   const paths: Array<{ local: string; remote: string }> = [];

@@ -21,11 +21,10 @@ export function historySeries(
   const t: number[] = [];
   const v: Array<number | null> = [];
   for (const s of samples) {
-    const at = toMs(s.at);
+    const at = toMs(s.sampled_at);
     if (at === null) continue;
     t.push(at / 1000);
-    const ms = s.latency_ms ?? s.response_ms ?? null;
-    v.push(s.ok === false ? null : ms);
+    v.push(s.ok ? s.latency_ms : null);
   }
   if (t.length === 0) {
     for (const [at, ms] of live) {
@@ -36,14 +35,28 @@ export function historySeries(
   return { t, v };
 }
 
+function definedOnly<T extends object>(o: T | null): Partial<T> {
+  if (!o) return {};
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /** The details panel of one instance: facts, health history chart, reasons, recent jobs. */
 export function InstanceDetails(props: {
   instance: InstanceView;
   health: InstanceHealthReport | null;
   onClose: () => void;
 }) {
-  const { instance: i, health: h } = props;
+  const { instance: i } = props;
   const live = useLatencySeries(i.id);
+  const detail = useQuery({
+    queryKey: ['instance', i.id],
+    queryFn: () => api.instances.get(i.id),
+    refetchInterval: 10_000,
+  });
+  // The full report (devices, RAM, job stats) comes with the detail; live fields win.
+  const h: InstanceHealthReport | null = detail.data?.report
+    ? { ...detail.data.report, ...definedOnly(props.health) }
+    : props.health;
   const history = useQuery({
     queryKey: keys.healthHistory(i.id),
     queryFn: () => api.instances.healthHistory(i.id, Date.now() - 3_600_000),

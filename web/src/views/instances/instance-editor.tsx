@@ -201,7 +201,12 @@ export function InstanceEditor(props: { instance: InstanceView | null; onClose: 
         : await api.instances.testConfig(body as InstanceCreate);
       setTest(result);
     } catch (error) {
-      setTest({ error: errorMessage(error) });
+      setTest({
+        error:
+          isNotAvailable(error) && !editing
+            ? 'this gateway tests saved instances only: add the instance, then use Test on its card'
+            : errorMessage(error),
+      });
     } finally {
       setTesting(false);
     }

@@ -1,5 +1,6 @@
 import type { InstanceHealth, InstanceStatus, InstanceView } from '../../api/index.js';
 import type { HealthMap } from '../../state/apply-event.js';
+import { healthOf } from '../../state/health.js';
 
 export interface InstanceFilter {
   text: string;
@@ -12,7 +13,7 @@ export const NO_FILTER: InstanceFilter = { text: '', status: '', health: '', tag
 
 /** The health word of an instance (`unknown` before the first check). */
 export function healthWord(map: HealthMap, i: InstanceView): InstanceHealth {
-  return map[i.id]?.health ?? i.health?.health ?? 'unknown';
+  return healthOf(map, i).health;
 }
 
 /**
