@@ -1,4 +1,4 @@
-import { authHeaders, request, withQuery } from './http.js';
+import { apiUrl, authHeaders, request, withQuery } from './http.js';
 import type {
   ConfigWarning,
   ConnectionTestResult,
@@ -185,10 +185,12 @@ export const api = {
     /** URL of output `n` (for <img src> and download links; the key travels as a query token). */
     outputUrl(id: string, n: number, download = false): string {
       const key = authHeaders().authorization?.slice('Bearer '.length);
-      return withQuery(`${V1}/jobs/${enc(id)}/outputs/${n}`, {
-        access_token: key,
-        download: download ? 1 : undefined,
-      });
+      return apiUrl(
+        withQuery(`${V1}/jobs/${enc(id)}/outputs/${n}`, {
+          access_token: key,
+          download: download ? 1 : undefined,
+        }),
+      );
     },
   },
   templates: {

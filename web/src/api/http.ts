@@ -1,5 +1,23 @@
 import type { FieldError } from './types.js';
 
+let baseUrl = '';
+
+/**
+ * Where the gateway is: '' (the default) means the page's own origin, which is how the gateway
+ * serves the dashboard. Tests and embedders point it elsewhere.
+ *
+ * @example
+ * configureApi({ baseUrl: 'http://127.0.0.1:8190' });
+ */
+export function configureApi(options: { baseUrl: string }): void {
+  baseUrl = options.baseUrl.replace(/\/+$/, '');
+}
+
+/** The absolute or page-relative URL of a gateway path. */
+export function apiUrl(path: string): string {
+  return /^https?:\/\//.test(path) ? path : `${baseUrl}${path}`;
+}
+
 /** localStorage key of the API key the user entered. */
 export const API_KEY_STORAGE = 'comfy-cluster.api-key';
 
@@ -186,7 +204,7 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
   }
   let res: Response;
   try {
-    res = await fetch(withQuery(path, options.query), {
+    res = await fetch(apiUrl(withQuery(path, options.query)), {
       method: options.method ?? (body === undefined ? 'GET' : 'POST'),
       headers,
       ...(body === undefined ? {} : { body }),

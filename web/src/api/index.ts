@@ -1,6 +1,8 @@
 export { api, type InstanceAction, itemOf, type JobQuery, listOf } from './client.js';
 export {
   ApiRequestError,
+  apiUrl,
+  configureApi,
   errorMessage,
   fieldErrorsOf,
   getApiKey,

@@ -1,4 +1,4 @@
-import { authHeaders } from './http.js';
+import { apiUrl, authHeaders } from './http.js';
 
 /** One server-sent event. `event` is 'message' when the server named none. */
 export interface SseMessage {
@@ -122,7 +122,7 @@ export function openEventStream(options: EventStreamOptions): { close(): void } 
     try {
       const headers: Record<string, string> = { accept: 'text/event-stream', ...authHeaders() };
       if (lastId) headers['last-event-id'] = lastId;
-      const res = await fetch(options.url, {
+      const res = await fetch(apiUrl(options.url), {
         headers,
         signal: controller.signal,
         cache: 'no-store',

@@ -19,7 +19,7 @@ import { InstanceDetails } from './instance-details.js';
 import { InstanceEditor } from './instance-editor.js';
 import { allTags, filterInstances, type InstanceFilter, NO_FILTER } from './instance-filter.js';
 
-const CARD_HEIGHT = 360;
+const CARD_HEIGHT = 330;
 const CARD_MIN_WIDTH = 300;
 const VIEW_STORAGE = 'comfy-cluster.instances-view';
 

@@ -1,0 +1,131 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
+import {
+  type DashboardGateway,
+  hasChromium,
+  launchChromium,
+  screenshot,
+  startDashboardGateway,
+} from './dashboard-gateway.js';
+
+// Real Chromium against a real gateway with emulated ComfyUI instances.
+describe.skipIf(!hasChromium)('dashboard in a browser (needs /usr/bin/chromium)', () => {
+  let browser: Browser;
+  let gw: DashboardGateway;
+  let context: BrowserContext;
+  let page: Page;
+  const extra: RunningEmulator[] = [];
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  beforeEach(async () => {
+    gw = await startDashboardGateway(2);
+    context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    page = await context.newPage();
+  }, 90_000);
+
+  afterEach(async (ctx) => {
+    await screenshot(page, ctx.task.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()).catch(
+      () => undefined,
+    );
+    await context?.close();
+    await gw?.close();
+    while (extra.length > 0) await extra.pop()?.close();
+  });
+
+  const card = (name: string) => page.locator(`article[aria-label="Instance ${name}"]`);
+
+  it('adds an instance through the dialog: an invalid port shows the error, a valid one turns healthy', async () => {
+    const emu = await startEmulator({ port: 0, speed: Number.POSITIVE_INFINITY });
+    extra.push(emu);
+    await page.goto(`${gw.url}/instances`);
+    await expect.poll(() => card('emu0').count(), { timeout: 10_000 }).toBe(1);
+
+    await page.getByRole('button', { name: 'Add instance' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add instance' });
+    await dialog.getByLabel('Name', { exact: true }).fill('extra');
+    await dialog.getByLabel('Host', { exact: true }).fill('127.0.0.1');
+    await dialog.getByLabel('Port', { exact: true }).fill('70000');
+    await dialog.getByRole('button', { name: 'Add instance' }).click();
+    // The gateway's own message, on the port input.
+    const portError = dialog.locator('[data-field-error="port"]');
+    await expect.poll(() => portError.textContent(), { timeout: 5_000 }).toMatch(/65535/);
+    expect(await dialog.getByLabel('Port', { exact: true }).getAttribute('aria-invalid')).toBe(
+      'true',
+    );
+    await screenshot(page, 'add-instance-invalid-port');
+
+    await dialog.getByLabel('Port', { exact: true }).fill(String(emu.port));
+    await dialog.getByRole('button', { name: 'Add instance' }).click();
+    await expect.poll(() => dialog.count(), { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => card('extra').count(), { timeout: 5_000 }).toBe(1);
+    await expect
+      .poll(() => card('extra').getAttribute('data-health'), { timeout: 15_000 })
+      .toBe('healthy');
+  });
+
+  it('pauses and resumes an instance from its card', async () => {
+    await page.goto(`${gw.url}/instances`);
+    await expect
+      .poll(() => card('emu0').getAttribute('data-status'), { timeout: 10_000 })
+      .toBe('running');
+    await page.getByRole('button', { name: 'Pause emu0' }).click();
+    await expect
+      .poll(() => card('emu0').getAttribute('data-status'), { timeout: 5_000 })
+      .toBe('paused');
+    expect(gw.h.registry.get(gw.h.ids[0]!)?.status).toBe('paused');
+    await page.getByRole('button', { name: 'Resume emu0' }).click();
+    await expect
+      .poll(() => card('emu0').getAttribute('data-status'), { timeout: 5_000 })
+      .toBe('running');
+    expect(gw.h.registry.get(gw.h.ids[0]!)?.status).toBe('running');
+  });
+
+  it('switches the active instance with Ctrl+2 and Ctrl+1', async () => {
+    await page.goto(`${gw.url}/`);
+    const switcher = page.getByTestId('active-instance');
+    await expect.poll(() => switcher.textContent(), { timeout: 10_000 }).toContain('emu0');
+    await page.keyboard.press('Control+2');
+    await expect.poll(() => switcher.textContent(), { timeout: 5_000 }).toContain('emu1');
+    await expect.poll(() => gw.h.registry.active()?.name, { timeout: 5_000 }).toBe('emu1');
+    await page.keyboard.press('Control+1');
+    await expect.poll(() => gw.h.registry.active()?.name, { timeout: 5_000 }).toBe('emu0');
+    // The list marks the current one.
+    await switcher.click();
+    const current = page.getByRole('option', { selected: true });
+    expect(await current.textContent()).toContain('emu0');
+  });
+
+  it('shows a stopped emulator as unhealthy within seconds', async () => {
+    await page.goto(`${gw.url}/instances`);
+    await expect
+      .poll(() => card('emu1').getAttribute('data-health'), { timeout: 10_000 })
+      .toBe('healthy');
+    await gw.h.emulators[1]!.close();
+    await expect
+      .poll(() => card('emu1').getAttribute('data-health'), { timeout: 10_000 })
+      .toBe('unhealthy');
+    expect(await card('emu1').textContent()).toMatch(/consecutive failures|Last error/);
+  });
+
+  it('says clearly when the jobs API is not there', async () => {
+    await page.goto(`${gw.url}/jobs`);
+    const probe = await gw.h.app.inject({ url: '/api/v1/jobs' });
+    if (probe.statusCode === 404) {
+      await expect
+        .poll(() => page.getByText('Jobs API not available on this gateway.').count(), {
+          timeout: 10_000,
+        })
+        .toBe(1);
+    } else {
+      await expect.poll(() => page.getByRole('table', { name: 'Jobs' }).count()).toBe(1);
+    }
+  });
+});
