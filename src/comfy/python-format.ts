@@ -11,6 +11,10 @@
 /** Marks a number Python holds as a float, so it prints as `2.0` rather than `2`. */
 export class PyFloat {
   constructor(readonly value: number) {}
+  /** Plain JSON.stringify (e.g. in tests) still sees a number. */
+  toJSON(): number {
+    return this.value;
+  }
 }
 
 /**

@@ -4,15 +4,9 @@
  * repr (`1.0`, `1e-05`). JavaScript numbers carry no int/float distinction, so values that Python
  * holds as floats are wrapped in `PyFloat`; already serialised fragments go in `RawJson`.
  */
+import { PyFloat, pyFloatRepr as pythonFloatRepr } from '../comfy/python-format.js';
 
-/** A number that Python would hold as a float (serialised as `2.0`, not `2`). */
-export class PyFloat {
-  constructor(readonly value: number) {}
-  /** Plain JSON.stringify (e.g. in tests) still sees a number. */
-  toJSON(): number {
-    return this.value;
-  }
-}
+export { PyFloat };
 
 /** A fragment that is already JSON text (cached serialisations). */
 export class RawJson {
@@ -62,35 +56,11 @@ export function pyString(s: string): string {
   return `${out}"`;
 }
 
-/** Python `repr(float)`: shortest round-trip digits, exponent form below 1e-4 and from 1e16. */
+/** A float as Python's json.dumps writes it: repr digits, and NaN / Infinity literals. */
 export function pyFloatRepr(x: number): string {
   if (Number.isNaN(x)) return 'NaN';
-  if (x === Number.POSITIVE_INFINITY) return 'Infinity';
-  if (x === Number.NEGATIVE_INFINITY) return '-Infinity';
-  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  const [mantissa = '0', expPart = '0'] = x.toExponential().split('e');
-  const exp = Number(expPart);
-  const negative = mantissa.startsWith('-');
-  const digits = mantissa.replace('-', '').replace('.', '');
-  const sign = negative ? '-' : '';
-  if (exp < -4 || exp >= 16) return expForm(sign, digits, exp);
-  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
-  if (digits.length <= exp + 1) return `${sign}${digits}${'0'.repeat(exp + 1 - digits.length)}.0`;
-  return `${sign}${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
-}
-
-function expForm(sign: string, digits: string, exp: number): string {
-  const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-  const e = Math.abs(exp).toString().padStart(2, '0');
-  return `${sign}${m}e${exp < 0 ? '-' : '+'}${e}`;
-}
-
-// The node set has its own PyFloat class (for PNG metadata); treat it the same.
-function isForeignPyFloat(value: object): boolean {
-  return (
-    value.constructor?.name === 'PyFloat' &&
-    typeof (value as { value?: unknown }).value === 'number'
-  );
+  if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
+  return pythonFloatRepr(x);
 }
 
 function pyNumber(n: number): string {
@@ -132,8 +102,8 @@ export function pyJson(value: unknown): string {
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {
-        if (value instanceof PyFloat || isForeignPyFloat(value)) {
-          return pyFloatRepr((value as PyFloat).value);
+        if (value instanceof PyFloat) {
+          return pyFloatRepr(value.value);
         }
         if (value instanceof RawJson) return value.json;
       }

@@ -3,14 +3,13 @@
  * node class declares and does). The executor never looks inside a node; a node never touches the
  * queue, the sockets or the history.
  */
+import type { PromptValidationResult } from '../../comfy/prompt-validation.js';
 import type {
   ApiPrompt,
   JsonObject,
   JsonValue,
-  NodeErrors,
   NodeInfo,
   NodeOutput,
-  ValidationError,
 } from '../../comfy/protocol.js';
 
 /** Where an emulated instance keeps files (ComfyUI's input / output / temp directories). */
@@ -118,15 +117,5 @@ export interface NodeRegistry {
   objectInfo(env: NodeEnvironment): Record<string, NodeInfo>;
 }
 
-/** Result of validating a prompt the way POST /prompt does. */
-export type PromptValidation =
-  | {
-      ok: true;
-      /** Output node ids that passed (only these run). */
-      outputs: string[];
-      /** Failures of other outputs (a 200 may still carry these). */
-      nodeErrors: NodeErrors;
-      /** The prompt with widget values converted to their declared types. */
-      prompt: ApiPrompt;
-    }
-  | { ok: false; error: ValidationError; nodeErrors: NodeErrors };
+/** Result of validating a prompt the way POST /prompt does (the shared validator's result). */
+export type PromptValidation = PromptValidationResult;
