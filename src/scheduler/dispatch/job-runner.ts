@@ -287,29 +287,32 @@ export class JobRunner {
       clearTimeout(stallTimer);
       stallTimer = setTimeout(() => this.#halt('stall'), this.#stall);
     };
+    // Ticks every poll interval; asks the instance only while its socket is down, or every
+    // safety interval while it is up (a socket can go deaf without closing).
     let pollTimer: NodeJS.Timeout | undefined;
     let pollFailures = 0;
+    let lastCheck = Date.now();
     const schedulePoll = () => {
       if (watch.ended) return;
-      pollTimer = setTimeout(
-        () => {
-          if (watch.ended) return;
-          events
-            .checkPrompt(this.job.id)
-            .then(() => {
-              pollFailures = 0;
-            })
-            .catch((err: unknown) => {
-              if (!isInstanceFailure(err) && events.state !== 'closed') return;
-              this.#lastError = err;
-              pollFailures++;
-              const unhealthy = this.#deps.monitor.health(this.instanceId).health === 'unhealthy';
-              if (pollFailures >= this.#pollThreshold || unhealthy) this.#halt('instance');
-            })
-            .finally(schedulePoll);
-        },
-        events.connected ? this.#safetyPoll : this.#poll,
-      );
+      pollTimer = setTimeout(() => {
+        if (watch.ended) return;
+        const now = Date.now();
+        if (events.connected && now - lastCheck < this.#safetyPoll) return schedulePoll();
+        lastCheck = now;
+        events
+          .checkPrompt(this.job.id)
+          .then(() => {
+            pollFailures = 0;
+          })
+          .catch((err: unknown) => {
+            if (!isInstanceFailure(err) && events.state !== 'closed') return;
+            this.#lastError = err;
+            pollFailures++;
+            const unhealthy = this.#deps.monitor.health(this.instanceId).health === 'unhealthy';
+            if (pollFailures >= this.#pollThreshold || unhealthy) this.#halt('instance');
+          })
+          .finally(schedulePoll);
+      }, this.#poll);
     };
     schedulePoll();
     armStall();
@@ -459,6 +462,10 @@ export class JobRunner {
       });
     } catch (err) {
       if (this.#stop === 'shutdown') return { type: 'detached' };
+      // This attempt will never complete: its partial files go.
+      await this.#deps.outputStore
+        .removeAttempt(this.lease.job_id, this.lease.attempt)
+        .catch(() => undefined);
       if (isInstanceFailure(err)) {
         this.#deps.monitor.reportDispatchFailure(this.instanceId, err);
         return this.#requeue(dispatchError(err), true);

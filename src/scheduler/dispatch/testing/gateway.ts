@@ -71,18 +71,18 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
     env: {},
     bus,
   });
-  if (registry.list().every((i) => i.id === 'default' || i.source !== 'file')) {
-    for (const inst of options.instances ?? []) {
-      await registry.create({
-        name: inst.name,
-        host: '127.0.0.1',
-        port: inst.port,
-        max_concurrent: inst.max_concurrent ?? 1,
-        prefetch: inst.prefetch ?? 1,
-        tags: inst.tags ?? [],
-        priority: inst.priority ?? 1,
-      });
-    }
+  const names = new Set(registry.list().map((i) => i.name));
+  for (const inst of options.instances ?? []) {
+    if (names.has(inst.name)) continue; // kept in the config file from an earlier run
+    await registry.create({
+      name: inst.name,
+      host: '127.0.0.1',
+      port: inst.port,
+      max_concurrent: inst.max_concurrent ?? 1,
+      prefetch: inst.prefetch ?? 1,
+      tags: inst.tags ?? [],
+      priority: inst.priority ?? 1,
+    });
   }
   const interval = options.healthIntervalMs ?? 200;
   const monitor = new HealthMonitor({
