@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
-import {
-  GatewayStartError,
-  parseQuickInstances,
-  QuickInstancesError,
-  type RunningGateway,
-  startGateway,
-} from '../../api/index.js';
+import { parseQuickInstances, QuickInstancesError } from '../../api/quick-instances.js';
+import type { RunningGateway } from '../../api/server.js';
 import { LOG_LEVELS } from '../../fleet/index.js';
 import { CliError, ExitCode, fail } from '../cli-error.js';
 
@@ -67,6 +62,7 @@ export function registerServeCommand(program: Command): void {
     )
     .action(async (opts: ServeOptions) => {
       let gateway: RunningGateway;
+      let server: typeof import('../../api/server.js') | undefined;
       try {
         const port = parsePort(opts.port);
         if (opts.instances !== undefined && opts.config !== undefined) {
@@ -83,13 +79,15 @@ export function registerServeCommand(program: Command): void {
           ?.split(',')
           .map((o) => o.trim())
           .filter((o) => o !== '');
-        gateway = await startGateway({
+        const quickInstances =
+          opts.instances === undefined ? undefined : parseQuickInstances(opts.instances);
+        // Loaded only now so other commands (and flag errors) do not pay for the HTTP stack.
+        server = await import('../../api/server.js');
+        gateway = await server.startGateway({
           host: opts.listen,
           port,
           insecure: opts.insecure === true,
-          ...(opts.instances === undefined
-            ? {}
-            : { quickInstances: parseQuickInstances(opts.instances) }),
+          ...(quickInstances === undefined ? {} : { quickInstances }),
           ...(opts.config === undefined ? {} : { configFile: opts.config }),
           ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
           ...(level === undefined ? {} : { flags: { log_level: level } }),
@@ -98,7 +96,7 @@ export function registerServeCommand(program: Command): void {
       } catch (err) {
         if (err instanceof QuickInstancesError)
           fail('serve', new CliError(err.message, ExitCode.usage));
-        if (err instanceof GatewayStartError) {
+        if (server && err instanceof server.GatewayStartError) {
           fail(
             'serve',
             new CliError(err.message, err.kind === 'usage' ? ExitCode.usage : ExitCode.failed),
