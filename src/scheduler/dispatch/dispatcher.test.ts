@@ -224,4 +224,54 @@ describe('Dispatcher + JobService', () => {
     await gw.registry.resume(gw.ids[0] ?? '');
     expect((await finished(gw, r.job.id)).status).toBe('completed');
   });
+
+  it('requeues a stalled job (no event while running) elsewhere, after interrupting it', async () => {
+    const stuck = await emulator({ speed: 1, nodeDurations: { EmptyImage: 4_000 } });
+    const ok = await emulator();
+    const gw = await gateway([stuck, ok], [{ priority: 0 }, { priority: 5 }], {
+      scheduler: { strategy: 'priority' },
+      runner: { stallTimeoutMs: 500 },
+    });
+    const r = await gw.service.submit({ workflow: emptySave() });
+    const job = await finished(gw, r.job.id);
+    expect(job.status).toBe('completed');
+    expect(job.instance_id).toBe(gw.ids[1]);
+    const attempts = await gw.services.jobs.attempts(job.id);
+    expect(attempts.map((a) => a.error_code)).toEqual(['instance_stalled', null]);
+    await until(
+      () => stuck.stats().prompts.interrupted === 1,
+      5_000,
+      'interrupt on the stalled one',
+    );
+  });
+
+  it('requeues a job an instance refuses (5xx on POST /prompt)', async () => {
+    const refusing = await emulator({ faults: { httpErrors: { '/prompt': 503 } } });
+    const ok = await emulator();
+    const gw = await gateway([refusing, ok], [{ priority: 0 }, { priority: 5 }], {
+      scheduler: { strategy: 'priority' },
+    });
+    const r = await gw.service.submit({ workflow: emptySave() });
+    const job = await finished(gw, r.job.id);
+    expect(job.status).toBe('completed');
+    expect(job.excluded_instances).toEqual([gw.ids[0]]);
+    const attempts = await gw.services.jobs.attempts(job.id);
+    expect(attempts[0]?.error_code).toBe('dispatch_refused');
+  });
+
+  it('fails waiting jobs no instance can run once the only capable one is removed', async () => {
+    const a = await emulator({ models: { checkpoints: ['only-a.safetensors'] } });
+    const b = await emulator();
+    const gw = await gateway([a, b]);
+    const idA = gw.ids[0] ?? '';
+    await gw.registry.pause(idA);
+    const r = await gw.service.submit({ workflow: txt2img({ ckpt: 'only-a.safetensors' }) });
+    expect(r.job.status).toBe('pending');
+    await gw.registry.delete(idA);
+    const job = await finished(gw, r.job.id);
+    expect(job.status).toBe('failed');
+    expect(job.error?.code).toBe('no_capable_instance');
+    expect(job.error?.message).toMatch(/only-a\.safetensors/);
+    expect(b.stats().prompts.accepted).toBe(0);
+  });
 });
