@@ -64,7 +64,8 @@ export class LiveSeries {
   ): { t: number[]; n: number[] } {
     const now = this.#now();
     const start = Math.floor((now - windowMs) / bucketMs) * bucketMs;
-    const count = Math.ceil((now - start) / bucketMs);
+    // The bucket holding `now` is included (a point at exactly now counts).
+    const count = Math.floor((now - start) / bucketMs) + 1;
     const t: number[] = [];
     const n: number[] = [];
     for (let i = 0; i < count; i++) {
