@@ -33,6 +33,9 @@ export const INSTANCE_EVENT_TYPES = [
   'alert.cleared',
 ] as const;
 
+/** Per API key (or IP): a runaway script is stopped, busy clients and benchmarks are not. */
+export const DEFAULT_RATE_LIMIT = { max: 30_000, windowMs: 60_000 } as const;
+
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -152,7 +155,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   });
 
   await registerWebsocket(app);
-  await registerRateLimit(app, options.rateLimit ?? { max: 6_000, windowMs: 60_000 });
+  await registerRateLimit(app, options.rateLimit ?? DEFAULT_RATE_LIMIT);
   await registerMultipart(app, { fileSizeBytes: uploadLimit });
   await registerCors(app, options.corsOrigins);
   if (options.docs !== false) {

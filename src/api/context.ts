@@ -41,7 +41,7 @@ export interface AppOptions {
   auth?: AuthMode;
   /** Allowed CORS origins (`*` for any); CORS is off when empty or absent. */
   corsOrigins?: string[];
-  /** Requests per window per API key (per IP without a key); false turns it off. */
+  /** Requests per window per API key (per IP without a key; default 30 000 a minute); false turns it off. */
   rateLimit?: { max: number; windowMs: number } | false;
   /** Largest JSON/text body (default 16 MiB). */
   bodyLimitBytes?: number;

@@ -7,7 +7,7 @@
  * const gw = await startGateway({ port: 8190 });
  * await gw.close();
  */
-export { buildApp, INSTANCE_EVENT_TYPES } from './app.js';
+export { buildApp, DEFAULT_RATE_LIMIT, INSTANCE_EVENT_TYPES } from './app.js';
 export { type AuthMode, type AuthOptions, installAuth } from './auth/authenticate.js';
 export { ANONYMOUS_ADMIN, allows, type Principal, type RouteAccess } from './auth/principal.js';
 export type { ApiContext, AppDeps, AppOptions, LocalComfyUI, SupervisorView } from './context.js';
@@ -35,6 +35,7 @@ export {
   type EventSink,
   type EventVisibility,
   type StreamEvent,
+  type VisibilityRule,
 } from './events/event-hub.js';
 export {
   createLogger,

@@ -23,6 +23,12 @@ export interface EventSink {
 /** Who may see an event; the default lets admins see everything and others nothing yet. */
 export type EventVisibility = (principal: Principal, event: StreamEvent) => boolean;
 
+/**
+ * A visibility rule for some events (e.g. job events: a user sees its own jobs). Returns
+ * undefined for events it does not decide; the first rule that decides wins.
+ */
+export type VisibilityRule = (principal: Principal, event: StreamEvent) => boolean | undefined;
+
 /** A subscription's filter: exact types and `prefix.*` patterns; empty = everything visible. */
 export interface EventFilter {
   types: string[];
@@ -64,6 +70,7 @@ export class EventHub {
   readonly #types = new Set<string>();
   readonly #subscriptions = new Set<Subscription>();
   readonly #visibility: EventVisibility;
+  readonly #rules: VisibilityRule[] = [];
   readonly #heartbeatMs: number;
   readonly #maxSubscribers: number;
   readonly #clock: () => number;
@@ -89,6 +96,11 @@ export class EventHub {
   /** Adds event type names (and so makes them streamable). */
   registerTypes(types: Iterable<string>): void {
     for (const t of types) this.#types.add(t);
+  }
+
+  /** Adds a visibility rule, consulted before the default (admins see everything). */
+  addVisibilityRule(rule: VisibilityRule): void {
+    this.#rules.push(rule);
   }
 
   /** Connections open now. */
@@ -182,7 +194,7 @@ export class EventHub {
     };
     let json: string | undefined;
     for (const sub of [...this.#subscriptions]) {
-      if (!this.#wants(sub, type) || !this.#visibility(sub.principal, event)) continue;
+      if (!this.#wants(sub, type) || !this.#visible(sub.principal, event)) continue;
       json ??= JSON.stringify(event);
       try {
         sub.sink.send(event, json);
@@ -190,6 +202,14 @@ export class EventHub {
         this.#subscriptions.delete(sub);
       }
     }
+  }
+
+  #visible(principal: Principal, event: StreamEvent): boolean {
+    for (const rule of this.#rules) {
+      const decided = rule(principal, event);
+      if (decided !== undefined) return decided;
+    }
+    return this.#visibility(principal, event);
   }
 
   #wants(sub: Subscription, type: string): boolean {

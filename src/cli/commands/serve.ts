@@ -13,6 +13,7 @@ interface ServeOptions {
   insecure?: boolean;
   logLevel?: string;
   corsOrigins?: string;
+  rateLimit?: string;
 }
 
 /** How long a graceful shutdown may take before the process ends anyway. */
@@ -56,6 +57,11 @@ export function registerServeCommand(program: Command): void {
     .option('--insecure', 'allow a non-loopback address without any API key')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (env LOG_LEVEL)`)
     .option('--cors-origins <list>', 'comma-separated origins allowed by CORS ("*" for any)')
+    .option(
+      '--rate-limit <n>',
+      'requests a minute per API key (per IP without one); 0 = off',
+      '30000',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  comfy-cluster serve --instances http://127.0.0.1:8188\n  comfy-cluster keys create --role admin && comfy-cluster serve --listen 0.0.0.0\n',
@@ -79,6 +85,13 @@ export function registerServeCommand(program: Command): void {
           ?.split(',')
           .map((o) => o.trim())
           .filter((o) => o !== '');
+        const rateLimit = Number(opts.rateLimit ?? '30000');
+        if (!/^\d+$/.test(opts.rateLimit ?? '30000')) {
+          throw new CliError(
+            `--rate-limit must be a whole number (got "${opts.rateLimit}")`,
+            ExitCode.usage,
+          );
+        }
         const quickInstances =
           opts.instances === undefined ? undefined : parseQuickInstances(opts.instances);
         // Loaded only now so other commands (and flag errors) do not pay for the HTTP stack.
@@ -92,6 +105,7 @@ export function registerServeCommand(program: Command): void {
           ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
           ...(level === undefined ? {} : { flags: { log_level: level } }),
           ...(corsOrigins ? { corsOrigins } : {}),
+          app: { rateLimit: rateLimit === 0 ? false : { max: rateLimit, windowMs: 60_000 } },
         });
       } catch (err) {
         if (err instanceof QuickInstancesError)

@@ -182,6 +182,22 @@ describe('SSE /api/v1/events', () => {
     expect(h.logs.join('\n')).not.toContain(admin.key);
   });
 
+  it('a visibility rule can open event types to user keys', async () => {
+    const { h, base } = await listening({ app: { auth: 'required' } });
+    const user = await h.keys.create({ role: 'user' });
+    h.app.api.events.addVisibilityRule((_principal, event) =>
+      event.type === 'instance.status' ? true : undefined,
+    );
+    const sse = await openSse(`${base}/api/v1/events?types=instance.*`, {
+      authorization: `Bearer ${user.key}`,
+    });
+    await until(() => sse.body.includes(': connected'), 2_000, 'connected');
+    await h.registry.stop(h.ids[0] ?? '');
+    await until(() => sse.events.length > 0, 3_000, 'an event');
+    // instance.changed (enabled) came first but is not visible to a user; the status is.
+    expect(sse.events.map((e) => e.event)).toEqual(['instance.status']);
+  });
+
   it('drops a consumer that does not read instead of buffering without bound', async () => {
     const { h, base } = await listening({ app: { events: { maxBufferedBytes: 64 * 1024 } } });
     const port = Number(new URL(base).port);

@@ -6,6 +6,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { ComfyError } from '../../../comfy/index.js';
 import { isMonitored, testConnection } from '../../../fleet/health/index.js';
 import type { InstanceView } from '../../../fleet/index.js';
 import { ApiError, validationFailed } from '../../errors.js';
@@ -349,8 +350,19 @@ export async function instancesRoutes(fastify: FastifyInstance): Promise<void> {
         );
       }
       const cached = request.query.refresh ? undefined : monitor.capabilities(view.id);
-      const caps = cached ?? (await monitor.refreshCapabilities(view.id));
-      return { instance_id: view.id, ...caps };
+      try {
+        const caps = cached ?? (await monitor.refreshCapabilities(view.id));
+        return { instance_id: view.id, ...caps };
+      } catch (err) {
+        // Stopped while we asked: the monitor no longer follows it.
+        if (!(err instanceof ComfyError) && monitor.connectionFor(view.id) === undefined) {
+          throw new ApiError(
+            'instance_not_monitored',
+            `instance '${view.name}' stopped being monitored`,
+          );
+        }
+        throw err;
+      }
     },
   );
 }

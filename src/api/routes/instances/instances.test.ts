@@ -383,6 +383,28 @@ describe('instances API', () => {
   });
 });
 
+describe('environment instances', () => {
+  it('are read-only through the API (409 instance_read_only)', async () => {
+    const h = await setup({ emulators: 0, env: { COMFYUI_HOST_1: '127.0.0.1:1' } });
+    const id = 'env-127.0.0.1-1';
+    const got = await h.app.inject({ url: `/api/v1/instances/${id}` });
+    expect(JSON.parse(got.body)).toMatchObject({ source: 'env', origin: 'COMFYUI_HOST_1' });
+    const patch = await h.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/instances/${id}`,
+      headers: json,
+      payload: { tags: ['x'] },
+    });
+    expect(patch.statusCode).toBe(409);
+    expect(JSON.parse(patch.body).error).toMatchObject({
+      code: 'instance_read_only',
+      message: expect.stringContaining('COMFYUI_HOST_1'),
+    });
+    const del = await h.app.inject({ method: 'DELETE', url: `/api/v1/instances/${id}` });
+    expect(del.statusCode).toBe(409);
+  });
+});
+
 describe('config API', () => {
   it('lists configuration warnings', async () => {
     const h = await setup({ env: { HEALTH_CHECK_INTERVAL: 'soon', COMFYUI_SERVERS: '[oops' } });
