@@ -48,6 +48,17 @@ afterEach(() => {
   setApiKey(null);
 });
 
+/** The error a call rejects with (fails the test if it resolves). */
+async function failure(p: Promise<unknown>): Promise<ApiRequestError> {
+  const outcome = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(outcome instanceof ApiRequestError))
+    throw new Error(`expected an ApiRequestError, got ${String(outcome)}`);
+  return outcome;
+}
+
 function json(status: number, body: unknown): Handler {
   return (_req, res) => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -81,13 +92,13 @@ describe('request', () => {
       res.writeHead(502, { 'content-type': 'text/html' });
       res.end('<html><body>Bad gateway</body></html>');
     };
-    const html = await request('/api/v1/instances').catch((e: ApiRequestError) => e);
+    const html = await failure(request('/api/v1/instances'));
     expect(html.message).toBe('the instance did not answer properly');
     handler = (_req, res) => {
       res.writeHead(500);
       res.end();
     };
-    const empty = await request('/x').catch((e: ApiRequestError) => e);
+    const empty = await failure(request('/x'));
     expect(empty.message).toBe('the gateway failed');
     expect(empty.code).toBe('http_500');
   });
@@ -95,7 +106,7 @@ describe('request', () => {
   it('reports a gateway that is not there as a network error', async () => {
     configureApi({ baseUrl: 'http://127.0.0.1:9' });
     try {
-      const err = await request('/api/v1/instances').catch((e: ApiRequestError) => e);
+      const err = await failure(request('/api/v1/instances'));
       expect(err).toBeInstanceOf(ApiRequestError);
       expect(err.status).toBe(0);
       expect(err.message).toMatch(/cannot be reached/);
