@@ -115,6 +115,35 @@ describe.skipIf(!hasChromium)('dashboard in a browser (needs /usr/bin/chromium)'
     expect(await card('emu1').textContent()).toMatch(/consecutive failures|Last error/);
   });
 
+  it('shows the compact table, the details panel with its chart, and the dark theme', async () => {
+    await page.goto(`${gw.url}/instances`);
+    await expect
+      .poll(() => card('emu0').getAttribute('data-health'), { timeout: 10_000 })
+      .toBe('healthy');
+    await page.getByRole('button', { name: 'emu0', exact: true }).click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe(`/instances/${gw.h.ids[0]}`);
+    const details = page.getByRole('complementary', { name: 'Details of emu0' });
+    await expect
+      .poll(() => details.locator('canvas').count(), { timeout: 5_000 })
+      .toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Table' }).click();
+    const rows = page.getByRole('table', { name: 'Instances' }).locator('[data-instance]');
+    await expect.poll(() => rows.count()).toBe(2);
+    await page.getByRole('button', { name: /Switch to dark theme/ }).click();
+    await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
+    await screenshot(page, 'table-details-dark');
+    // Reload on a client route keeps the page (the gateway serves index.html there).
+    await page.reload();
+    await expect.poll(() => details.count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
+  });
+
+  it('shows the overview with its charts', async () => {
+    await page.goto(`${gw.url}/`);
+    await expect.poll(() => page.getByText('2 / 2 healthy').count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => page.locator('figure.chart canvas').count()).toBe(2);
+  });
+
   it('says clearly when the jobs API is not there', async () => {
     await page.goto(`${gw.url}/jobs`);
     const probe = await gw.h.app.inject({ url: '/api/v1/jobs' });

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useSyncExternalStore } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
@@ -13,6 +13,22 @@ function cssColor(c: string): string {
   const m = /^var\((--[\w-]+)\)$/.exec(c);
   if (!m || typeof getComputedStyle !== 'function') return c;
   return getComputedStyle(document.documentElement).getPropertyValue(m[1]!).trim() || '#888';
+}
+
+function subscribeTheme(fn: () => void): () => void {
+  if (typeof MutationObserver === 'undefined') return () => undefined;
+  const mo = new MutationObserver(fn);
+  mo.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+  return () => mo.disconnect();
+}
+
+/** The current `data-theme` of <html> (charts resolve their colours per theme). */
+function useThemeAttr(): string {
+  return useSyncExternalStore(
+    subscribeTheme,
+    () => document.documentElement.dataset.theme ?? '',
+    () => '',
+  );
 }
 
 /**
@@ -33,7 +49,8 @@ export function TimeChart(props: {
   const ref = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const height = props.height ?? 160;
-  const shape = props.series.map((s) => s.label).join('|') + (props.compact ? ':c' : '');
+  const theme = useThemeAttr();
+  const shape = `${props.series.map((s) => s.label).join('|')}${props.compact ? ':c' : ''}:${theme}`;
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: rebuilt only when the series set changes
   useEffect(() => {
@@ -50,7 +67,7 @@ export function TimeChart(props: {
       axes: props.compact
         ? [{ show: false }, { show: false }]
         : [
-            { stroke: axisColor, grid: { stroke: gridColor, width: 1 } },
+            { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, space: 80 },
             { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, size: 50 },
           ],
       series: [

@@ -213,19 +213,23 @@ export function applyEvent(
     const id =
       job?.id ?? (typeof d.job_id === 'string' ? d.job_id : typeof d.id === 'string' ? d.id : null);
     if (!id) return result;
-    const patch = job ?? jobPatchFrom(d);
+    const patch: Partial<JobView> = job ? { ...job } : jobPatchFrom(d);
+    if (Array.isArray(d.outputs)) patch.outputs = d.outputs as NonNullable<JobView['outputs']>;
     if (name === 'job.created' || name === 'job.submitted') result.refetchJobs = true;
     else if (!patchJob(qc, id, patch)) result.refetchJobs = true;
-    if (job) qc.setQueryData<JobView>(keys.job(id), (old) => (old ? { ...old, ...job } : old));
+    if (job) qc.setQueryData<JobView>(keys.job(id), (old) => (old ? { ...old, ...patch } : old));
     const status = (job?.status ?? d.status) as string | undefined;
     if (series && status && (status === 'completed' || status === 'failed')) {
       series.add(`jobs:${status}`, now, 1);
       const runMs = job?.processing_time_ms ?? (d.processing_time_ms as number | undefined);
       if (typeof runMs === 'number') series.add('run_ms', now, runMs);
     }
-    if (series && status === 'processing' && (name === 'job.started' || d.phase === 'uploading')) {
-      const queued = job?.queued_at ?? job?.created_at;
-      if (queued) series.add('wait_ms', now, Math.max(0, now - numberOr(queued, now)));
+    // Wait time: measured once per placement, when the job starts uploading to its instance.
+    const phase = job?.phase ?? d.phase;
+    if (series && status === 'processing' && phase === 'uploading' && job) {
+      const queued = job.queued_at ?? job.created_at;
+      const started = numberOr(job.started_at, now);
+      if (queued) series.add('wait_ms', now, Math.max(0, started - numberOr(queued, started)));
     }
     if (status && ['completed', 'failed', 'cancelled'].includes(status)) {
       void qc.invalidateQueries({ queryKey: keys.job(id) });

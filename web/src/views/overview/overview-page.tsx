@@ -126,7 +126,7 @@ export function OverviewPage() {
         />
         <Stat
           label="Throughput"
-          value={perMin === null ? '—' : `${perMin.toFixed(1)} / min`}
+          value={perMin === null || !jobsAvailable ? '—' : `${perMin.toFixed(1)} / min`}
           hint="completed, last 10 min"
         />
         <Stat label="Wait time" value={formatDuration(waitMean)} hint="mean, last hour" />
