@@ -16,6 +16,11 @@ export interface AuthOptions {
   keys: Pick<ApiKeyRepository, 'authenticate' | 'countActive' | 'touch'>;
   /** How long "is there an active key?" is cached in `auto` mode (default 1 000 ms). */
   activeKeyCacheMs?: number;
+  /**
+   * How long a successful key lookup is reused (default 1 000 ms): a revoked key stops working
+   * within this time.
+   */
+  keyCacheMs?: number;
   /** A key's last use is written at most this often (default 60 000 ms). */
   touchIntervalMs?: number;
   clock?: () => number;
@@ -58,7 +63,23 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   const clock = options.clock ?? Date.now;
   const cacheMs = options.activeKeyCacheMs ?? 1_000;
   const touchMs = options.touchIntervalMs ?? 60_000;
+  const keyCacheMs = options.keyCacheMs ?? 1_000;
   const touched = new Map<string, number>();
+  const known = new Map<string, { at: number; record: ApiKeyRecord }>();
+  const lookup = async (token: string): Promise<ApiKeyRecord | undefined> => {
+    const now = clock();
+    const hit = known.get(token);
+    if (hit && now - hit.at <= keyCacheMs) return hit.record;
+    const record = await options.keys.authenticate(token);
+    if (!record) {
+      known.delete(token);
+      return undefined;
+    }
+    // Bounded: only valid keys get here, but never let the map grow without limit.
+    if (known.size >= 10_000) known.clear();
+    known.set(token, { at: now, record });
+    return record;
+  };
   let activeCache: { at: number; enabled: Promise<boolean> } | undefined;
 
   const authEnabled = (): Promise<boolean> | boolean => {
@@ -96,9 +117,11 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
       request.principal = ANONYMOUS_ADMIN;
       return;
     }
+    // Public routes (health probes) do not pay for a key lookup.
+    if (request.routeOptions.config?.access === 'public') return;
     const token = bearerToken(request);
     if (token !== undefined) {
-      const record = await options.keys.authenticate(token);
+      const record = await lookup(token);
       if (record) {
         request.principal = principalOf(record);
         touch(request, record.id);
