@@ -7,7 +7,6 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import fastifyStatic from '@fastify/static';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type Harness, harness } from '../../src/api/testing/harness.js';
 
@@ -16,6 +15,13 @@ const DIST = path.join(ROOT, 'dist/web');
 const WEB_SRC = path.join(ROOT, 'web');
 export const ARTIFACTS = path.join(ROOT, 'artifacts/e2e');
 export const CHROMIUM = '/usr/bin/chromium';
+
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+};
 
 /** True when Debian's chromium is installed (the browser tests need it). */
 export const hasChromium = existsSync(CHROMIUM);
@@ -52,20 +58,31 @@ export async function startDashboardGateway(emulators: number): Promise<Dashboar
   await ensureDashboardBuilt();
   const h = await harness({ emulators, logLevel: 'warn' });
   try {
-    const indexHtml = await readFile(path.join(DIST, 'index.html'));
     if (!h.app.hasRoute({ method: 'GET', url: '/' })) {
-      await h.app.register(fastifyStatic, { root: DIST, wildcard: false, index: false });
-      const sendIndex = (_req: unknown, reply: { type(t: string): { send(b: Buffer): unknown } }) =>
-        reply.type('text/html; charset=utf-8').send(indexHtml);
-      h.app.get('/', sendIndex);
-      h.app.get('/*', (request, reply) => {
-        if (request.url.startsWith('/api/')) {
-          return reply.code(404).send({
-            error: { code: 'not_found', message: `no route ${request.url}`, details: null },
-          });
+      const indexHtml = await readFile(path.join(DIST, 'index.html'));
+      // Public like the gateway's own dashboard must be: the page asks for the key itself.
+      const serve = async (url: string) => {
+        const rel = decodeURIComponent(url.split('?')[0] ?? '/');
+        const file = path.join(DIST, path.normalize(rel));
+        if (rel.startsWith('/assets/') && file.startsWith(DIST) && existsSync(file)) {
+          return {
+            body: await readFile(file),
+            type: TYPES[path.extname(file)] ?? 'application/octet-stream',
+          };
         }
-        return sendIndex(request, reply);
-      });
+        return { body: indexHtml, type: 'text/html; charset=utf-8' };
+      };
+      for (const route of ['/', '/*']) {
+        h.app.get(route, { config: { access: 'public' } }, async (request, reply) => {
+          if (request.url.startsWith('/api/')) {
+            return reply.code(404).send({
+              error: { code: 'not_found', message: `no route ${request.url}`, details: null },
+            });
+          }
+          const { body, type } = await serve(request.url);
+          return reply.type(type).send(body);
+        });
+      }
     }
     await h.app.listen({ host: '127.0.0.1', port: 0 });
     const address = h.app.server.address();

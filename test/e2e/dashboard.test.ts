@@ -144,6 +144,32 @@ describe.skipIf(!hasChromium)('dashboard in a browser (needs /usr/bin/chromium)'
     await expect.poll(() => page.locator('figure.chart canvas').count()).toBe(2);
   });
 
+  it('asks for the API key when the gateway requires one, then works with it', async () => {
+    const { key } = await gw.h.keys.create({ role: 'admin', name: 'e2e' });
+    await page.goto(`${gw.url}/instances`);
+    const dialog = page.getByRole('dialog', { name: 'API key required' });
+    await expect.poll(() => dialog.count(), { timeout: 10_000 }).toBe(1);
+    await dialog.getByLabel('API key', { exact: true }).fill('cc_wrong');
+    await dialog.getByRole('button', { name: 'Save key' }).click();
+    await expect
+      .poll(() => page.getByText('The gateway did not accept the key.').count(), {
+        timeout: 10_000,
+      })
+      .toBe(1);
+    await page.getByLabel('API key', { exact: true }).fill(key);
+    await page.getByRole('button', { name: 'Save key' }).click();
+    await expect.poll(() => card('emu0').count(), { timeout: 10_000 }).toBe(1);
+    await expect
+      .poll(() => page.getByText('Live', { exact: true }).count(), { timeout: 5_000 })
+      .toBe(1);
+    // Live events flow with the key: pausing from the API shows on the card.
+    await gw.h.registry.pause(gw.h.ids[0]!);
+    await expect
+      .poll(() => card('emu0').getAttribute('data-status'), { timeout: 5_000 })
+      .toBe('paused');
+    await screenshot(page, 'api-key-accepted');
+  });
+
   it('says clearly when the jobs API is not there', async () => {
     await page.goto(`${gw.url}/jobs`);
     const probe = await gw.h.app.inject({ url: '/api/v1/jobs' });

@@ -1,5 +1,5 @@
 import type { QueryClient } from '@tanstack/react-query';
-import { openEventStream, type StreamState } from '../api/index.js';
+import { onApiKeyChange, openEventStream, type StreamState } from '../api/index.js';
 import { applyEvent, unwrapEvent } from './apply-event.js';
 import { liveSeries } from './live-series.js';
 import { keys } from './query-keys.js';
@@ -37,25 +37,33 @@ export function connectLiveEvents(qc: QueryClient, url = '/api/v1/events'): () =
       void qc.invalidateQueries({ queryKey: keys.jobsAll });
     }, 1000);
   };
-  const stream = openEventStream({
-    url,
-    onState: setState,
-    onReconnect: () => {
-      // Events may have been missed while away.
-      void qc.invalidateQueries();
-    },
-    onMessage(msg) {
-      let payload: unknown;
-      try {
-        payload = JSON.parse(msg.data);
-      } catch {
-        return;
-      }
-      const [name, data] = unwrapEvent(msg.event, payload);
-      if (applyEvent(qc, name, data, liveSeries).refetchJobs) refetchJobs();
-    },
+  const open = () =>
+    openEventStream({
+      url,
+      onState: setState,
+      onReconnect: () => {
+        // Events may have been missed while away.
+        void qc.invalidateQueries();
+      },
+      onMessage(msg) {
+        let payload: unknown;
+        try {
+          payload = JSON.parse(msg.data);
+        } catch {
+          return;
+        }
+        const [name, data] = unwrapEvent(msg.event, payload);
+        if (applyEvent(qc, name, data, liveSeries).refetchJobs) refetchJobs();
+      },
+    });
+  let stream = open();
+  // A new key: connect again at once instead of waiting out the unauthorized backoff.
+  const offKey = onApiKeyChange(() => {
+    stream.close();
+    stream = open();
   });
   return () => {
+    offKey();
     if (refetchTimer) clearTimeout(refetchTimer);
     stream.close();
   };
