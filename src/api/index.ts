@@ -58,6 +58,7 @@ export {
 } from './quick-instances.js';
 export { ErrorSchema, errorResponses } from './schemas.js';
 export {
+  authModeFor,
   DEFAULT_GATEWAY_PORT,
   DEFAULT_LISTEN,
   type GatewayOptions,

@@ -14,6 +14,7 @@ import { apiKeyRepository, migrateWithApiKeys } from '../store/api-key-repositor
 import { openStore, STORE_FILE_NAME } from '../store/index.js';
 import { parseQuickInstances, withoutInstanceVariables } from './quick-instances.js';
 import {
+  authModeFor,
   GatewayStartError,
   isLoopback,
   listenUrl,
@@ -176,6 +177,18 @@ describe('startGateway', () => {
     expect(error).toBeInstanceOf(GatewayStartError);
     expect((error as Error).message).toBe(
       `port ${port} on 127.0.0.1 is already in use (choose another with --port)`,
+    );
+  });
+});
+
+describe('authModeFor', () => {
+  it('requires keys beyond loopback unless --insecure', () => {
+    expect(authModeFor('127.0.0.1', { insecure: false, activeKeys: 0 })).toBe('auto');
+    expect(authModeFor('0.0.0.0', { insecure: true, activeKeys: 0 })).toBe('auto');
+    expect(authModeFor('0.0.0.0', { insecure: false, activeKeys: 2 })).toBe('required');
+    expect(authModeFor('::', { insecure: true, activeKeys: 2 })).toBe('auto');
+    expect(() => authModeFor('10.0.0.5', { insecure: false, activeKeys: 0 })).toThrow(
+      /refusing to listen on 10\.0\.0\.5 without an API key/,
     );
   });
 });

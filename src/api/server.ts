@@ -53,6 +53,28 @@ export function listenUrl(host: string, port: number): string {
   return `http://${h}:${port}`;
 }
 
+/**
+ * How the gateway authenticates on `host`: `required` beyond loopback, `auto` on loopback or
+ * with `insecure`. Beyond loopback without `insecure` at least one active key must exist;
+ * otherwise a {@link GatewayStartError} says how to create one.
+ *
+ * @example
+ * authModeFor('0.0.0.0', { insecure: false, activeKeys: 1 }); // 'required'
+ */
+export function authModeFor(
+  host: string,
+  options: { insecure: boolean; activeKeys: number },
+): AuthMode {
+  if (isLoopback(host) || options.insecure) return 'auto';
+  if (options.activeKeys === 0) {
+    throw new GatewayStartError(
+      `refusing to listen on ${host} without an API key: create one with \`comfy-cluster keys create --role admin\` (same --data-dir), or pass --insecure to run without authentication`,
+      'usage',
+    );
+  }
+  return 'required';
+}
+
 /** Options of {@link startGateway}: the `serve` flags plus seams for tests. */
 export interface GatewayOptions {
   host?: string;
@@ -121,14 +143,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
     await migrateWithApiKeys(store);
     const apiKeys = apiKeyRepository(store);
 
-    const loopback = isLoopback(host);
-    if (!loopback && !options.insecure && (await apiKeys.countActive()) === 0) {
-      throw new GatewayStartError(
-        `refusing to listen on ${host} without an API key: create one with \`comfy-cluster keys create --role admin\` (same --data-dir), or pass --insecure to run without authentication`,
-        'usage',
-      );
-    }
-    const auth: AuthMode = loopback || options.insecure ? 'auto' : 'required';
+    const auth = authModeFor(host, {
+      insecure: options.insecure === true,
+      activeKeys: isLoopback(host) ? 0 : await apiKeys.countActive(),
+    });
 
     const bus = new InProcessEventBus<FleetEvents & HealthEvents>();
     let configFile = options.configFile;

@@ -125,7 +125,7 @@ export async function eventsRoutes(
         summary:
           'Server-Sent Events: instance events (added, changed, removed, status, active, health, capabilities, alerts)',
         description:
-          'Each event: `id: <n>`, `event: <type>`, `data: {"id","type","time","data"}`. A comment line is sent every 15 s. Filter with `types`.',
+          'Each event: `id: <n>`, `event: <type>`, `data: {"id","type","time","data"}`. A comment line is sent every 15 s. Filter with `types`. The same events as WebSocket frames (one JSON object each): `GET /api/v1/events/ws` with the same query.',
         produces: ['text/event-stream'],
         querystring: EventsQuery,
         response: { ...errorResponses(400, 503) },

@@ -181,7 +181,16 @@ export async function instancesRoutes(fastify: FastifyInstance): Promise<void> {
         description:
           'Send the document as a JSON body, or as a file in a multipart/form-data request.',
         querystring: ImportQuery,
-        body: { content: { 'application/json': { schema: AnyObject } } },
+        body: {
+          content: {
+            'application/json': { schema: AnyObject },
+            'multipart/form-data': {
+              schema: Type.Unknown({
+                description: 'a form with the config file in any file field',
+              }),
+            },
+          },
+        },
         response: { 200: ImportSummarySchema, ...errorResponses(400, 413, 415) },
       },
     },
