@@ -1,4 +1,4 @@
-import { useSyncExternalStore } from 'react';
+import { memo, useSyncExternalStore } from 'react';
 import type { InstanceHealthReport, InstanceView, JobView } from '../../api/index.js';
 import { HealthBadge, ProgressBar, StatusBadge } from '../../components/badges.js';
 import { Sparkline } from '../../components/sparkline.js';
@@ -38,15 +38,28 @@ export function VramBar({ h }: { h: InstanceHealthReport | null }) {
   );
 }
 
-/** One instance as a card in the grid. */
-export function InstanceCard(props: {
+interface CardProps {
   instance: InstanceView;
   health: InstanceHealthReport | null;
   jobs: JobView[];
   selected: boolean;
   onSelect: () => void;
   onEdit: () => void;
-}) {
+}
+
+// Scrolling re-renders the visible rows; a card whose data did not change is skipped (the
+// callbacks are recreated every render but do the same thing for the same instance).
+function sameCard(a: CardProps, b: CardProps): boolean {
+  return (
+    a.instance === b.instance &&
+    a.selected === b.selected &&
+    JSON.stringify(a.jobs) === JSON.stringify(b.jobs) &&
+    JSON.stringify(a.health) === JSON.stringify(b.health)
+  );
+}
+
+/** One instance as a card in the grid. */
+export const InstanceCard = memo(function InstanceCard(props: CardProps) {
   const { instance: i, health: h } = props;
   const series = useLatencySeries(i.id);
   const word = h?.health ?? 'unknown';
@@ -148,4 +161,4 @@ export function InstanceCard(props: {
       <InstanceActions instance={i} onEdit={props.onEdit} />
     </article>
   );
-}
+}, sameCard);
