@@ -1,12 +1,13 @@
 import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/react-query';
-import { type MouseEvent, type ReactNode, useEffect, useState, useSyncExternalStore } from 'react';
+import { type ReactNode, useEffect, useState, useSyncExternalStore } from 'react';
 import { ApiRequestError, getApiKey, onUnauthorized, setApiKey } from './api/index.js';
 import { ApiKeyDialog } from './components/api-key-dialog.js';
 import { InstanceSwitcher } from './components/instance-switcher.js';
+import { Link } from './components/link.js';
 import { Toasts } from './components/toasts.js';
 import { connectLiveEvents, streamState } from './state/live-events.js';
 import { useHealthMap, useInstances } from './state/queries.js';
-import { matchRoute, navigate, useLocation } from './state/router.js';
+import { matchRoute, useLocation } from './state/router.js';
 import { useTheme } from './state/theme.js';
 import { InstancesPage } from './views/instances/instances-page.js';
 import { JobPage } from './views/jobs/job-page.js';
@@ -26,32 +27,6 @@ export function createQueryClient(): QueryClient {
       },
     },
   });
-}
-
-/** A link that navigates without a reload (middle-click and modifiers open a tab as usual). */
-export function Link(props: {
-  to: string;
-  children: ReactNode;
-  className?: string;
-  current?: boolean;
-  'aria-label'?: string;
-}) {
-  const onClick = (e: MouseEvent<HTMLAnchorElement>) => {
-    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
-    e.preventDefault();
-    navigate(props.to);
-  };
-  return (
-    <a
-      href={props.to}
-      onClick={onClick}
-      className={props.className}
-      aria-current={props.current ? 'page' : undefined}
-      aria-label={props['aria-label']}
-    >
-      {props.children}
-    </a>
-  );
 }
 
 function LiveIndicator() {

@@ -8,7 +8,6 @@ import type {
   InstanceUpdate,
   InstanceView,
   JobAccepted,
-  JobEvent,
   JobList,
   JobStatus,
   JobView,
@@ -166,12 +165,6 @@ export const api = {
     },
     async get(id: string): Promise<JobView> {
       return itemOf<JobView>(await request(`${V1}/jobs/${enc(id)}`), 'job');
-    },
-    async events(id: string): Promise<JobEvent[]> {
-      return listOf<JobEvent>(
-        await request(`${V1}/jobs/${enc(id)}/events`, { query: { format: 'json' } }),
-        'events',
-      );
     },
     async submit(body: Record<string, unknown> | FormData): Promise<JobAccepted> {
       return request<JobAccepted>(`${V1}/jobs`, { method: 'POST', body });

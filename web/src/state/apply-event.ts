@@ -234,7 +234,6 @@ export function applyEvent(
     if (status && ['completed', 'failed', 'cancelled'].includes(status)) {
       void qc.invalidateQueries({ queryKey: keys.job(id) });
     }
-    void qc.invalidateQueries({ queryKey: keys.jobEvents(id) });
   }
   return result;
 }

@@ -6,9 +6,9 @@ import {
   type InstanceView,
   isNotAvailable,
 } from '../../api/index.js';
-import { Link } from '../../app.js';
 import { HealthBadge, ProgressBar, StatusBadge } from '../../components/badges.js';
 import { TimeChart } from '../../components/chart.js';
+import { Link } from '../../components/link.js';
 import { formatAgo, formatBytes, formatDuration, formatTime, toMs } from '../../state/format.js';
 import { keys } from '../../state/query-keys.js';
 import { useLatencySeries, VramBar } from './instance-card.js';

@@ -1,10 +1,11 @@
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, errorMessage, isNotAvailable, type JobOutput } from '../../api/index.js';
-import { Link } from '../../app.js';
 import { ProgressBar, StatusBadge } from '../../components/badges.js';
+import { Link } from '../../components/link.js';
 import { toast } from '../../components/toasts.js';
 import { formatBytes, formatDuration, formatTime } from '../../state/format.js';
+import { useJobStream } from '../../state/job-stream.js';
 import { useJob } from '../../state/jobs-queries.js';
 import { keys } from '../../state/query-keys.js';
 import { navigate } from '../../state/router.js';
@@ -60,12 +61,7 @@ export function OutputGallery({ jobId, outputs }: { jobId: string; outputs: JobO
 export function JobPage({ id }: { id: string }) {
   const qc = useQueryClient();
   const job = useJob(id);
-  const events = useQuery({
-    queryKey: keys.jobEvents(id),
-    queryFn: () => api.jobs.events(id),
-    retry: false,
-    enabled: Boolean(job.data),
-  });
+  const timeline = useJobStream(id);
   const [busy, setBusy] = useState(false);
   const [showWorkflow, setShowWorkflow] = useState(false);
 
@@ -238,18 +234,16 @@ export function JobPage({ id }: { id: string }) {
         </p>
       )}
       <h2>Timeline</h2>
-      {events.error ? (
-        <p className="muted">Events not available: {errorMessage(events.error)}</p>
+      {timeline.state === 'unavailable' ? (
+        <p className="muted">The event log of this job is not available on this gateway.</p>
+      ) : timeline.entries.length === 0 ? (
+        <p className="muted">No events yet.</p>
       ) : (
-        <ol className="timeline">
-          {(events.data ?? []).map((e) => (
-            <li key={e.id}>
+        <ol className="timeline" aria-label="Job events">
+          {timeline.entries.map((e) => (
+            <li key={e.key}>
               <time>{formatTime(e.at)}</time> <strong>{e.type}</strong>{' '}
-              <span className="small muted">
-                {Object.entries(e.data ?? {})
-                  .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-                  .join(', ')}
-              </span>
+              <span className="small muted">{e.summary}</span>
             </li>
           ))}
         </ol>

@@ -6,9 +6,9 @@ import {
   type JobStatus,
   type JobView,
 } from '../../api/index.js';
-import { Link } from '../../app.js';
 import { ProgressBar, StatusBadge } from '../../components/badges.js';
 import { TableBox, Td, Th, Tr } from '../../components/grid-table.js';
+import { Link } from '../../components/link.js';
 import { VirtualList } from '../../components/virtual-list.js';
 import { formatDuration, toMs } from '../../state/format.js';
 import { useJobList } from '../../state/jobs-queries.js';

@@ -1,9 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import { api, isNotAvailable } from '../../api/index.js';
-import { Link } from '../../app.js';
 import { HealthDot, ProgressBar } from '../../components/badges.js';
 import { TimeChart } from '../../components/chart.js';
+import { Link } from '../../components/link.js';
 import { formatDuration } from '../../state/format.js';
 import { useActiveJobs } from '../../state/jobs-queries.js';
 import { liveSeries } from '../../state/live-series.js';
