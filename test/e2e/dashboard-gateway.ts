@@ -54,9 +54,12 @@ export interface DashboardGateway {
  * A gateway with `emulators` emulated instances that serves dist/web at / with index.html for
  * client routes (what the gateway itself must do; until it does, the test adds it here).
  */
-export async function startDashboardGateway(emulators: number): Promise<DashboardGateway> {
+export async function startDashboardGateway(
+  emulators: number,
+  env: Record<string, string> = {},
+): Promise<DashboardGateway> {
   await ensureDashboardBuilt();
-  const h = await harness({ emulators, logLevel: 'warn' });
+  const h = await harness({ emulators, logLevel: 'warn', env });
   try {
     if (!h.app.hasRoute({ method: 'GET', url: '/' })) {
       const indexHtml = await readFile(path.join(DIST, 'index.html'));

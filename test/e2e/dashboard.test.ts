@@ -138,6 +138,15 @@ describe.skipIf(!hasChromium)('dashboard in a browser (needs /usr/bin/chromium)'
     await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
   });
 
+  it('shows configuration warnings prominently on the overview', async () => {
+    await gw.close();
+    gw = await startDashboardGateway(1, { COMFYUI_SERVERS: '["127.0.0.1:8188",' });
+    await page.goto(`${gw.url}/`);
+    const banner = page.getByRole('alert', { name: 'Configuration warnings' });
+    await expect.poll(() => banner.count(), { timeout: 10_000 }).toBe(1);
+    expect(await banner.textContent()).toContain('COMFYUI_SERVERS');
+  });
+
   it('shows the overview with its charts', async () => {
     await page.goto(`${gw.url}/`);
     await expect.poll(() => page.getByText('2 / 2 healthy').count(), { timeout: 10_000 }).toBe(1);
