@@ -93,7 +93,7 @@ export class Dispatcher {
       monitor: options.monitor,
       estimator: this.scheduler.estimator,
       bus: options.bus,
-      pathMap: (id) => options.registry.get(id)?.path_map ?? [],
+      pathMap: (id) => this.fleet.pathMap(id),
       ...(options.runner ? { options: options.runner } : {}),
     };
   }
@@ -115,7 +115,10 @@ export class Dispatcher {
       fleetBus.subscribe('instance.removed', fleetChanged),
       fleetBus.subscribe('instance.status', fleetChanged),
       fleetBus.subscribe('instance.active', fleetChanged),
-      healthBus.subscribe('instance.health', () => this.kick()),
+      healthBus.subscribe('instance.health', (p) => {
+        this.fleet.healthChanged(p.id);
+        this.kick();
+      }),
       healthBus.subscribe('instance.capabilities', () => {
         this.#failUnrunnable();
         this.kick();

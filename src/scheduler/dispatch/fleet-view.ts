@@ -1,6 +1,7 @@
 import type { InstanceView } from '../../fleet/events.js';
 import type { HealthMonitor } from '../../fleet/health/index.js';
-import { acceptsNewWork, type InstanceRegistry } from '../../fleet/index.js';
+import type { InstanceHealth } from '../../fleet/index.js';
+import { acceptsNewWork, type InstanceRegistry, type PathMapping } from '../../fleet/index.js';
 import type { FleetCapabilitiesView, FleetInstanceCapabilities } from '../../jobs/index.js';
 import type { CapabilityTarget } from '../capability.js';
 import { ModelInputIndex } from '../model-input-index.js';
@@ -25,6 +26,9 @@ const NO_CAPABILITIES: InstanceCapabilities = Object.freeze({
   node_classes: Object.freeze({}),
   models: Object.freeze({}),
 });
+
+/** Health and free VRAM are re-read this often at most (health changes are announced). */
+const HEALTH_TTL_MS = 500;
 
 /** Model keys remembered per instance (its last few jobs' models): model affinity. */
 const LOADED_MODELS_KEPT = 8;
@@ -56,6 +60,9 @@ export class FleetView {
   readonly #monitor: FleetMonitor;
   readonly #entries = new Map<string, Entry>();
   #indexKey: readonly object[] = [];
+  #activeId: string | undefined;
+  /** Health snapshots, re-read at most every HEALTH_TTL_MS (or after `healthChanged`). */
+  readonly #health = new Map<string, { at: number; health: InstanceHealth; vram: number | null }>();
   #index: ModelInputIndex = ModelInputIndex.fromCapabilities([]);
 
   constructor(registry: FleetRegistry, monitor: FleetMonitor) {
@@ -64,8 +71,10 @@ export class FleetView {
     this.refresh();
   }
 
-  /** Re-reads the registry (instances added, changed, removed, status). */
+  /** Re-reads the registry (instances added, changed, removed, status, active). */
   refresh(): void {
+    this.#activeId = this.#registry.active()?.id;
+    this.#health.clear();
     const seen = new Set<string>();
     for (const view of this.#registry.list()) {
       seen.add(view.id);
@@ -97,6 +106,11 @@ export class FleetView {
     }
   }
 
+  /** The instance's path_map (cached view; no registry lookup per job). */
+  pathMap(id: string): readonly PathMapping[] {
+    return this.#entries.get(id)?.view.path_map ?? [];
+  }
+
   /** Whether the registry knows this instance. */
   has(id: string): boolean {
     return this.#entries.get(id)?.present === true;
@@ -107,7 +121,7 @@ export class FleetView {
     const out: SchedulerInstance[] = [];
     for (const [id, e] of this.#entries) {
       if (!e.present) continue;
-      const health = this.#monitor.health(id);
+      const health = this.#healthOf(id);
       out.push({
         id,
         max_concurrent: e.view.max_concurrent,
@@ -118,11 +132,26 @@ export class FleetView {
         tags: e.tags,
         capabilities: this.#monitor.capabilities(id) ?? NO_CAPABILITIES,
         loaded_models: e.loaded,
-        vram_free: health.vram_free,
+        vram_free: health.vram,
         in_flight: e.inFlight,
       });
     }
     return out;
+  }
+
+  /** A health change was announced: read it again at the next decision. */
+  healthChanged(id: string): void {
+    this.#health.delete(id);
+  }
+
+  #healthOf(id: string): { health: InstanceHealth; vram: number | null } {
+    const now = Date.now();
+    const cached = this.#health.get(id);
+    if (cached && now - cached.at < HEALTH_TTL_MS) return cached;
+    const snap = this.#monitor.health(id);
+    const fresh = { at: now, health: snap.health, vram: snap.vram_free };
+    this.#health.set(id, fresh);
+    return fresh;
   }
 
   /** Capability targets of every configured instance (for `checkFleet` at submit). */
@@ -177,7 +206,7 @@ export class FleetView {
 
   /** The id the fleet's active instance has (what `pin: "active"` means), if any. */
   activeId(): string | undefined {
-    return this.#registry.active()?.id;
+    return this.#activeId;
   }
 
   /** Our prompts on an instance (running first). */

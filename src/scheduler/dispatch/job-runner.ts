@@ -47,6 +47,11 @@ export interface RunnerOptions {
   pollFailureThreshold?: number;
   /** At most this many progress writes per job per second are made: 1000 / interval. */
   progressIntervalMs?: number;
+  /**
+   * Phase changes are written at most once per this interval (trailing; a phase superseded
+   * before its write is skipped, so an instant job costs no phase writes). Default 250 ms.
+   */
+  phaseIntervalMs?: number;
 }
 
 /** What every runner shares. */
@@ -108,6 +113,11 @@ export class JobRunner {
   readonly #safetyPoll: number;
   readonly #pollThreshold: number;
   readonly #progress: ProgressWriter;
+  readonly #phaseInterval: number;
+  #phaseWritten: JobPhase | null;
+  #lastPhaseWrite = Date.now();
+  #phaseTimer: NodeJS.Timeout | undefined;
+  #ended = false;
   #stop: StopReason | undefined;
   #watch: PromptWatch | undefined;
   #phase: JobPhase | null;
@@ -132,6 +142,8 @@ export class JobRunner {
     this.#safetyPoll = o.safetyPollMs ?? 30_000;
     this.#pollThreshold = Math.max(1, o.pollFailureThreshold ?? 3);
     this.#phase = job.phase ?? 'uploading';
+    this.#phaseWritten = this.#phase;
+    this.#phaseInterval = Math.max(0, o.phaseIntervalMs ?? 250);
     this.#progress = new ProgressWriter(
       deps.jobs,
       lease,
@@ -170,6 +182,8 @@ export class JobRunner {
       this.#lastError = err;
       return { type: 'detached' };
     } finally {
+      this.#ended = true;
+      clearTimeout(this.#phaseTimer);
       this.#progress.stop();
     }
   }
@@ -483,14 +497,44 @@ export class JobRunner {
     return { type: 'completed' };
   }
 
+  /**
+   * Moves to a phase. Written now when the last phase write is older than the interval, else
+   * once it is (unless superseded or the attempt ended). False when the store refused (lease
+   * lost).
+   */
   async #setPhase(phase: JobPhase): Promise<boolean> {
     if (this.#phase === phase) return true;
     this.#phase = phase;
     this.#progress.phase = phase;
+    const wait = this.#lastPhaseWrite + this.#phaseInterval - Date.now();
+    if (wait <= 0) return this.#writePhase();
+    if (this.#phaseTimer === undefined) {
+      this.#phaseTimer = setTimeout(() => {
+        this.#phaseTimer = undefined;
+        this.#writePhase().catch(() => undefined);
+      }, wait);
+      this.#phaseTimer.unref();
+    }
+    return true;
+  }
+
+  /** The attempt is about to end: no phase write any more. */
+  #endPhases(): void {
+    this.#ended = true;
+    clearTimeout(this.#phaseTimer);
+    this.#phaseTimer = undefined;
+  }
+
+  async #writePhase(): Promise<boolean> {
+    const phase = this.#phase;
+    if (this.#ended || phase === null || phase === this.#phaseWritten) return true;
+    this.#phaseWritten = phase;
+    this.#lastPhaseWrite = Date.now();
     const ok = await this.#deps.jobs.setPhase(this.lease, phase);
-    if (ok && this.#deps.bus) {
-      const job = await this.#deps.jobs.get(this.job.id);
-      if (job) this.#deps.bus.publish('job.status', { job });
+    if (ok) {
+      this.#deps.bus?.publish('job.status', {
+        job: { ...this.job, status: 'processing', phase, updated_at: this.#lastPhaseWrite },
+      });
     }
     return ok;
   }
@@ -500,6 +544,7 @@ export class JobRunner {
     exclude: boolean,
     oomVramFree?: number | null,
   ): Promise<RunOutcome> {
+    this.#endPhases();
     await this.#progress.flush();
     const r = await this.#deps.jobs.requeue(this.lease, error, { exclude });
     if (!r.ok) return { type: 'stale' };
@@ -511,6 +556,7 @@ export class JobRunner {
   }
 
   async #fail(error: JobErrorInput): Promise<RunOutcome> {
+    this.#endPhases();
     await this.#progress.flush();
     const r = await this.#deps.jobs.fail(this.lease, error);
     if (!r.ok) return { type: 'stale' };
@@ -519,6 +565,7 @@ export class JobRunner {
   }
 
   async #markCancelled(): Promise<RunOutcome> {
+    this.#endPhases();
     await this.#progress.flush();
     const r = await this.#deps.jobs.markCancelled(this.lease);
     if (!r.ok) return { type: 'stale' };

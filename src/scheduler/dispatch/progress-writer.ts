@@ -7,8 +7,9 @@ export const DEFAULT_PROGRESS_INTERVAL_MS = 500;
 
 /**
  * Throttled progress of one attempt: the latest values are written (one row update plus a
- * `progress` entry in the job's event log) and published at most once per interval, the last
- * one always (trailing write). A refused write (lease lost) stops further writes.
+ * `progress` entry in the job's event log) and published at most once per interval, trailing
+ * (the first write comes one interval after the attempt started, so short jobs cost no progress
+ * writes). A refused write (lease lost) stops further writes.
  *
  * @example
  * const p = new ProgressWriter(jobs, lease, bus, 500);
@@ -22,7 +23,8 @@ export class ProgressWriter {
   readonly #intervalMs: number;
   #pending: ProgressUpdate | undefined;
   #current: Required<ProgressUpdate> = { percent: null, node: null, step: null, steps: null };
-  #lastWrite = 0;
+  /** Starts at creation: a job that ends within one interval writes no progress at all. */
+  #lastWrite = Date.now();
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
   #lost = false;

@@ -1,0 +1,154 @@
+/**
+ * bench/dispatch: sustained jobs/s through the whole gateway path — accept (validation, SQLite
+ * commit) → queue → place → claim → upload/POST /prompt → events → collect outputs → complete —
+ * against 50 instant emulated instances hosted in two child processes (so this process only
+ * carries the gateway), and the gateway's RSS with 10,000 jobs queued.
+ *
+ * npm run bench -- dispatch      (DISPATCH_JOBS=5000 DISPATCH_INSTANCES=50 to change the size)
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEmulator } from '../src/emulator/index.js';
+import type { RunningEmulator } from '../src/emulator/options.js';
+import { openGateway } from '../src/scheduler/dispatch/testing/gateway.js';
+import { emptySave } from '../src/scheduler/dispatch/testing/workflows.js';
+
+const HOST_FLAG = '--emulator-host';
+const here = fileURLToPath(import.meta.url);
+const repoRoot = path.resolve(path.dirname(here), '..');
+
+/** Child mode: start `count` instant emulators, print their ports, live until stdin closes. */
+async function hostEmulators(count: number): Promise<void> {
+  const emus: RunningEmulator[] = [];
+  for (let i = 0; i < count; i++) {
+    emus.push(await startEmulator({ port: 0, speed: Number.POSITIVE_INFINITY, maxHistory: 2000 }));
+  }
+  process.stdout.write(`ports ${emus.map((e) => e.port).join(',')}\n`);
+  const stop = async () => {
+    await Promise.all(emus.map((e) => e.close()));
+    process.exit(0);
+  };
+  process.stdin.on('end', stop);
+  process.stdin.resume();
+  process.on('SIGTERM', stop);
+}
+
+interface Host {
+  child: ChildProcess;
+  ports: number[];
+  stop(): Promise<void>;
+}
+
+async function startHost(count: number): Promise<Host> {
+  const child = spawn(process.execPath, ['--import', 'tsx', here, HOST_FLAG, String(count)], {
+    cwd: repoRoot,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const ports = await new Promise<number[]>((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /ports ([\d,]+)\n/.exec(buf);
+      if (m?.[1]) resolve(m[1].split(',').map(Number));
+    });
+    child.once('exit', (code) => reject(new Error(`emulator host exited with ${code}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    ports,
+    stop: async () => {
+      child.stdin?.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+}
+
+export async function main(): Promise<void> {
+  const instances = Number(process.env.DISPATCH_INSTANCES ?? 50);
+  const jobs = Number(process.env.DISPATCH_JOBS ?? 5000);
+  const queued = Number(process.env.DISPATCH_QUEUED ?? 10_000);
+  const half = Math.ceil(instances / 2);
+  const hosts = await Promise.all([startHost(half), startHost(instances - half)]);
+  const ports = hosts.flatMap((h) => h.ports);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cc-bench-dispatch-'));
+  const gw = await openGateway({
+    dir,
+    instances: ports.map((port, i) => ({ name: `emu${i}`, port })),
+    healthIntervalMs: 5_000,
+  });
+  try {
+    await gw.ready(60_000);
+    process.stdout.write(
+      `${instances} instant instances in 2 child processes; max_concurrent 1 + prefetch 1 each; SQLite store\n`,
+    );
+    // Warm-up: JIT, connection pools, hasJobsApi.
+    await runBatch(gw, 500, 'warm');
+
+    const r = await runBatch(gw, jobs, 'run');
+    process.stdout.write(
+      `sustained: ${jobs} jobs accept → store → place → run → collect in ${(r.totalMs / 1000).toFixed(2)} s = ${Math.round((jobs * 1000) / r.totalMs)} jobs/s (accept alone: ${Math.round((jobs * 1000) / r.acceptMs)} jobs/s); gateway CPU ${(r.cpu * 100).toFixed(0)} % of a core = ${((r.cpu * r.totalMs) / jobs).toFixed(2)} ms per job (${os.cpus().length} cores shared with the emulator hosts)\n`,
+    );
+
+    // RSS with a deep queue: every instance paused, jobs accepted and held in the gateway.
+    for (const id of gw.ids) await gw.registry.pause(id);
+    global.gc?.();
+    const before = process.memoryUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < queued; i++) {
+      await gw.service.submit({ workflow: emptySave({ prefix: `q${i}`, color: i }) });
+    }
+    const acceptMs = performance.now() - t0;
+    global.gc?.();
+    const after = process.memoryUsage();
+    process.stdout.write(
+      `queued: ${queued} jobs waiting in the gateway: RSS ${mb(after.rss)} (${mb(before.rss)} before accepting them), heap used ${mb(after.heapUsed)} (${mb(before.heapUsed)} before), waiting ${gw.dispatcher.counters().waiting}; accepted at ${Math.round((queued * 1000) / acceptMs)} jobs/s\n`,
+    );
+    const t1 = performance.now();
+    const c1 = process.cpuUsage();
+    for (const id of gw.ids) await gw.registry.resume(id);
+    await gw.dispatcher.idle();
+    const drainMs = performance.now() - t1;
+    const dc = process.cpuUsage(c1);
+    const drainCpuMs = (dc.user + dc.system) / 1000;
+    process.stdout.write(
+      `drain: ${queued} queued jobs placed, run and collected in ${(drainMs / 1000).toFixed(2)} s = ${Math.round((queued * 1000) / drainMs)} jobs/s; gateway CPU ${((drainCpuMs / drainMs) * 100).toFixed(0)} % of a core = ${(drainCpuMs / queued).toFixed(2)} ms per job\n`,
+    );
+    const counts = await gw.services.jobs.countByStatus();
+    process.stdout.write(`store: ${JSON.stringify(counts)}\n`);
+  } finally {
+    await gw.close();
+    await Promise.all(hosts.map((h) => h.stop()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function runBatch(
+  gw: Awaited<ReturnType<typeof openGateway>>,
+  count: number,
+  tag: string,
+): Promise<{ totalMs: number; acceptMs: number; cpu: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    await gw.service.submit({ workflow: emptySave({ prefix: `${tag}${i}`, color: i }) });
+  }
+  const acceptMs = performance.now() - t0;
+  await gw.dispatcher.idle();
+  const totalMs = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { totalMs, acceptMs, cpu: (c.user + c.system) / 1000 / totalMs };
+}
+
+if (process.argv[2] === HOST_FLAG) {
+  await hostEmulators(Number(process.argv[3] ?? 25));
+}
