@@ -1,7 +1,7 @@
 import { type InfiniteData, QueryClient } from '@tanstack/react-query';
 import { describe, expect, it } from 'vitest';
 import type { InstanceHealthReport, InstanceView, JobList, JobView } from '../api/index.js';
-import { applyEvent, type HealthMap, unwrapEvent } from './apply-event.js';
+import { applyEvent, type HealthMap, mergeJob, unwrapEvent } from './apply-event.js';
 import { LiveSeries } from './live-series.js';
 import { keys } from './query-keys.js';
 
@@ -207,6 +207,24 @@ describe('applyEvent', () => {
     const b = series.buckets('jobs:completed', 60_000);
     expect(b.n.reduce((a, x) => a + x, 0)).toBe(1);
     expect(b.n.at(-1)).toBe(1);
+  });
+
+  it('never lets a replayed or late event move a job backwards', () => {
+    const done = job('j', { status: 'completed', updated_at: '2026-01-01T00:00:09Z' });
+    expect(mergeJob(done, { status: 'pending' })).toBe(done);
+    expect(mergeJob(done, { progress: { percent: 10, node: null, step: null, steps: null } })).toBe(
+      done,
+    );
+    const running = job('j', { status: 'processing', updated_at: '2026-01-01T00:00:05Z' });
+    expect(
+      mergeJob(running, {
+        status: 'pending',
+        updated_at: Date.parse('2026-01-01T00:00:01Z') as unknown as string,
+      }),
+    ).toBe(running);
+    expect(
+      mergeJob(running, { status: 'completed', updated_at: '2026-01-01T00:00:09Z' }).status,
+    ).toBe('completed');
   });
 
   it('ignores what it does not know', () => {

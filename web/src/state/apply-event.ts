@@ -48,13 +48,42 @@ function patchInstance(qc: QueryClient, id: string, patch: Partial<InstanceView>
   );
 }
 
+const FINISHED = new Set(['completed', 'failed', 'cancelled']);
+
+/**
+ * A job with a change applied, unless the change is older than what is known: a replayed or late
+ * event never moves a finished job back, nor a job to an earlier `updated_at`.
+ *
+ * @example
+ * mergeJob(failedJob, { status: 'pending' }); // failedJob, unchanged
+ */
+export function mergeJob(old: JobView, patch: Partial<JobView>): JobView {
+  const oldAt = toTime(old.updated_at);
+  const newAt = toTime(patch.updated_at);
+  if (oldAt !== null && newAt !== null && newAt < oldAt) return old;
+  if (FINISHED.has(old.status) && patch.status !== undefined && !FINISHED.has(patch.status)) {
+    return old;
+  }
+  if (FINISHED.has(old.status) && patch.status === undefined && 'progress' in patch) return old;
+  return { ...old, ...patch };
+}
+
+function toTime(v: unknown): number | null {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') {
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? null : t;
+  }
+  return null;
+}
+
 /** Applies a job change to the job's own query and to every cached list page holding it. */
 export function patchJob(qc: QueryClient, id: string, patch: Partial<JobView>): boolean {
   let found = false;
   qc.setQueryData<JobView>(keys.job(id), (job) => {
     if (!job) return job;
     found = true;
-    return { ...job, ...patch };
+    return mergeJob(job, patch);
   });
   for (const [key, data] of qc.getQueriesData<InfiniteData<JobList>>({ queryKey: keys.jobsAll })) {
     if (!data?.pages) continue;
@@ -64,7 +93,7 @@ export function patchJob(qc: QueryClient, id: string, patch: Partial<JobView>): 
       if (i < 0) return p;
       changed = true;
       const jobs = p.jobs.slice();
-      jobs[i] = { ...jobs[i]!, ...patch };
+      jobs[i] = mergeJob(jobs[i]!, patch);
       return { ...p, jobs };
     });
     if (changed) {
@@ -217,7 +246,6 @@ export function applyEvent(
     if (Array.isArray(d.outputs)) patch.outputs = d.outputs as NonNullable<JobView['outputs']>;
     if (name === 'job.created' || name === 'job.submitted') result.refetchJobs = true;
     else if (!patchJob(qc, id, patch)) result.refetchJobs = true;
-    if (job) qc.setQueryData<JobView>(keys.job(id), (old) => (old ? { ...old, ...patch } : old));
     const status = (job?.status ?? d.status) as string | undefined;
     if (series && status && (status === 'completed' || status === 'failed')) {
       series.add(`jobs:${status}`, now, 1);
