@@ -138,6 +138,32 @@ describe.skipIf(!hasChromium)('dashboard in a browser (needs /usr/bin/chromium)'
     await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
   });
 
+  it('works from the keyboard: skip link, editor opened with Enter, Tab trapped, Escape restores focus', async () => {
+    await page.goto(`${gw.url}/instances`);
+    await expect.poll(() => card('emu0').count(), { timeout: 10_000 }).toBe(1);
+    const focused = () =>
+      page.evaluate(
+        "(() => { const e = document.activeElement; return e ? (e.getAttribute('aria-label') || e.getAttribute('name') || e.textContent || '').trim() : ''; })()",
+      );
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Skip to content');
+    await page.getByRole('button', { name: 'Add instance' }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Add instance' });
+    await expect.poll(() => dialog.count()).toBe(1);
+    expect(await focused()).toBe('name');
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press(i % 3 === 2 ? 'Shift+Tab' : 'Tab');
+      const inside = await page.evaluate(
+        "document.querySelector('[role=dialog], dialog')?.contains(document.activeElement) === true",
+      );
+      expect(inside, `focus left the dialog after ${i + 1} presses`).toBe(true);
+    }
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.count()).toBe(0);
+    expect(await focused()).toBe('Add instance');
+  });
+
   it('shows configuration warnings prominently on the overview', async () => {
     await gw.close();
     gw = await startDashboardGateway(1, { COMFYUI_SERVERS: '["127.0.0.1:8188",' });
