@@ -9,6 +9,7 @@ import { useActiveJobs } from '../../state/jobs-queries.js';
 import { liveSeries } from '../../state/live-series.js';
 import { healthOf, useHealthMap, useInstances, useWarnings } from '../../state/queries.js';
 import { keys } from '../../state/query-keys.js';
+import { jobStats } from './job-stats.js';
 
 const MINUTE = 60_000;
 
@@ -75,6 +76,16 @@ export function OverviewPage() {
     refetchInterval: 10_000,
     retry: (n, e) => !isNotAvailable(e) && n < 1,
   });
+  // Recently finished jobs give the charts their history; live events refetch this list.
+  const finished = useQuery({
+    queryKey: keys.jobs('finished-recent'),
+    queryFn: async () => ({
+      pages: [await api.jobs.list({ status: ['completed', 'failed'], limit: 500 })],
+      pageParams: [null],
+    }),
+    refetchInterval: 30_000,
+    retry: (n, e) => !isNotAvailable(e) && n < 1,
+  });
   const pendingCount = pending.data?.pages[0]?.jobs.length ?? null;
   const pendingMore = Boolean(pending.data?.pages[0]?.next_cursor);
 
@@ -94,13 +105,19 @@ export function OverviewPage() {
     return c;
   }, [list, health]);
 
-  const done = liveSeries.buckets('jobs:completed', MINUTE);
-  const failed = liveSeries.buckets('jobs:failed', MINUTE);
   const depth = liveSeries.get('queue_depth');
-  const waitMean = recentMean(liveSeries.get('wait_ms'), 3_600_000);
-  const runMean = recentMean(liveSeries.get('run_ms'), 3_600_000);
-  const last10 = done.n.slice(-10);
-  const perMin = last10.length === 0 ? null : last10.reduce((a, b) => a + b, 0) / last10.length;
+  const history = finished.data ? jobStats(finished.data.pages[0]?.jobs ?? [], Date.now()) : null;
+  const liveDone = liveSeries.buckets('jobs:completed', MINUTE);
+  const done = history ? { t: history.t, n: history.completed } : liveDone;
+  const failed = history
+    ? { t: history.t, n: history.failed }
+    : liveSeries.buckets('jobs:failed', MINUTE);
+  const waitMean = history?.waitMean ?? recentMean(liveSeries.get('wait_ms'), 3_600_000);
+  const runMean = history?.runMean ?? recentMean(liveSeries.get('run_ms'), 3_600_000);
+  const last10 = liveDone.n.slice(-10);
+  const perMin =
+    history?.perMinute ??
+    (last10.length === 0 ? null : last10.reduce((a, b) => a + b, 0) / last10.length);
 
   return (
     <section className="page overview" aria-labelledby="overview-title">
