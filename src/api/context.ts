@@ -1,8 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { HealthMonitor } from '../fleet/health/index.js';
 import type { InstanceRegistry } from '../fleet/index.js';
-import type { ApiKeyRepository } from '../store/api-key-repository.js';
-import type { Store } from '../store/index.js';
+import type { ApiKeyRepository, Store } from '../store/index.js';
 import type { ManagedInstanceState } from '../supervisor/index.js';
 import type { AuthMode } from './auth/authenticate.js';
 import type { ErrorRegistry } from './error-handler.js';

@@ -10,8 +10,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../emulator/index.js';
-import { apiKeyRepository, migrateWithApiKeys } from '../store/api-key-repository.js';
-import { openStore, STORE_FILE_NAME } from '../store/index.js';
+import { apiKeyRepository, openStore, STORE_FILE_NAME } from '../store/index.js';
 import { parseQuickInstances, withoutInstanceVariables } from './quick-instances.js';
 import {
   authModeFor,
@@ -134,7 +133,7 @@ describe('startGateway', () => {
       file: path.join(dir, STORE_FILE_NAME),
       migrate: false,
     });
-    await migrateWithApiKeys(store);
+    await store.migrate();
     expect(await apiKeyRepository(store).countActive()).toBe(0);
     await store.close();
   });
@@ -146,7 +145,7 @@ describe('startGateway', () => {
       file: path.join(dir, STORE_FILE_NAME),
       migrate: false,
     });
-    await migrateWithApiKeys(store);
+    await store.migrate();
     const { key } = await apiKeyRepository(store).create({ role: 'admin' });
     await store.close();
     const gw = await start({

@@ -14,8 +14,13 @@ import {
   InstanceRegistry,
   type SettingKey,
 } from '../fleet/index.js';
-import { apiKeyRepository, migrateWithApiKeys } from '../store/api-key-repository.js';
-import { defaultDataDir, InProcessEventBus, openStore, STORE_FILE_NAME } from '../store/index.js';
+import {
+  apiKeyRepository,
+  defaultDataDir,
+  InProcessEventBus,
+  openStore,
+  STORE_FILE_NAME,
+} from '../store/index.js';
 import { defaultInstallDir, readSupervisorEnv } from '../supervisor/index.js';
 import { buildApp } from './app.js';
 import type { AuthMode } from './auth/authenticate.js';
@@ -140,7 +145,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
       migrate: false,
     });
     cleanups.push(() => store.close());
-    await migrateWithApiKeys(store);
+    await store.migrate();
     const apiKeys = apiKeyRepository(store);
 
     const auth = authModeFor(host, {

@@ -5,7 +5,9 @@
 import { Command } from 'commander';
 import { registerEmulateCommand } from './commands/emulate.js';
 import { registerInstallCommand } from './commands/install.js';
+import { registerKeysCommand } from './commands/keys.js';
 import { registerPm2Command } from './commands/pm2.js';
+import { registerServeCommand } from './commands/serve.js';
 
 const program = new Command()
   .name('comfy-cluster')
@@ -16,8 +18,10 @@ const program = new Command()
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
+registerServeCommand(program);
 registerEmulateCommand(program);
 registerInstallCommand(program);
 registerPm2Command(program);
+registerKeysCommand(program);
 
 await program.parseAsync(process.argv);

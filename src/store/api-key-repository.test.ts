@@ -2,12 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type ApiKeyRepository,
-  apiKeyRepository,
-  hashApiKey,
-  migrateWithApiKeys,
-} from './api-key-repository.js';
+import { type ApiKeyRepository, apiKeyRepository, hashApiKey } from './api-key-repository.js';
 import { openStore } from './open-store.js';
 import type { Store } from './store.js';
 
@@ -19,7 +14,7 @@ let now = 1_750_000_000_000;
 beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'cc-keys-'));
   store = await openStore({ kind: 'sqlite', file: path.join(dir, 'cc.db'), migrate: false });
-  await migrateWithApiKeys(store);
+  await store.migrate();
   keys = apiKeyRepository(store, { clock: () => now });
 });
 afterEach(async () => {
@@ -87,7 +82,7 @@ describe('ApiKeyRepository', () => {
   });
 
   it('migrating again is a no-op', async () => {
-    const report = await migrateWithApiKeys(store);
+    const report = await store.migrate();
     expect(report.applied).toEqual([]);
     expect(report.current).toContain('0003_api_keys');
   });

@@ -1,8 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Generated, Kysely, Selectable } from 'kysely';
-import { apiKeyTables } from './migrations/0003-api-keys.js';
-import { STORE_MIGRATIONS, type StoreMigration } from './migrations/index.js';
-import { type MigrationReport, migrateToLatest } from './migrator.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
@@ -23,11 +20,6 @@ export interface ApiKeyTable {
   last_used_at: Generated<number | null>;
   revoked_at: Generated<number | null>;
 }
-
-/** The table this repository adds to the store's `Database`. */
-export type ApiKeyTables = {
-  api_keys: ApiKeyTable;
-};
 
 type ApiKeyRow = Selectable<ApiKeyTable>;
 
@@ -88,10 +80,10 @@ function toRecord(row: ApiKeyRow): ApiKeyRecord {
  * await keys.revoke(record.id);
  */
 export class ApiKeyRepository {
-  readonly #db: Kysely<Database & ApiKeyTables>;
+  readonly #db: Kysely<Database>;
   readonly #clock: () => number;
 
-  constructor(db: Kysely<Database & ApiKeyTables>, options: { clock?: () => number } = {}) {
+  constructor(db: Kysely<Database>, options: { clock?: () => number } = {}) {
     this.#db = db;
     this.#clock = options.clock ?? Date.now;
   }
@@ -195,27 +187,6 @@ export class ApiKeyRepository {
 }
 
 /**
- * The store's migrations with `0003_api_keys` appended when the list does not have it yet (so
- * this keeps working once it is registered in `migrations/index.ts`).
- */
-export function storeMigrationsWithApiKeys(): readonly StoreMigration[] {
-  return STORE_MIGRATIONS.some((m) => m.name === apiKeyTables.name)
-    ? STORE_MIGRATIONS
-    : [...STORE_MIGRATIONS, apiKeyTables];
-}
-
-/**
- * Brings the store up to date including the API keys table.
- *
- * @example
- * const store = await openStore({ kind: 'sqlite', file, migrate: false });
- * await migrateWithApiKeys(store);
- */
-export function migrateWithApiKeys(store: Store): Promise<MigrationReport> {
-  return migrateToLatest(store.db, store.dialect, storeMigrationsWithApiKeys());
-}
-
-/**
  * The API key repository over an open store.
  *
  * @example
@@ -226,5 +197,5 @@ export function apiKeyRepository(
   store: Store,
   options: { clock?: () => number } = {},
 ): ApiKeyRepository {
-  return new ApiKeyRepository(store.db.withTables<ApiKeyTables>(), options);
+  return new ApiKeyRepository(store.db, options);
 }

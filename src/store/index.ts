@@ -5,6 +5,17 @@ export {
   type RaiseAlertInput,
 } from './alert-repository.js';
 export {
+  API_KEY_PREFIX,
+  API_KEY_ROLES,
+  type ApiKeyRecord,
+  ApiKeyRepository,
+  type ApiKeyRole,
+  type ApiKeyTable,
+  apiKeyRepository,
+  type CreatedApiKey,
+  hashApiKey,
+} from './api-key-repository.js';
+export {
   type BusEvent,
   type EventBus,
   type EventHandler,

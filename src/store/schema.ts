@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ApiKeyTable } from './api-key-repository.js';
 
 /**
  * Portable column conventions (the same tables run on SQLite and PostgreSQL):
@@ -210,6 +211,7 @@ export interface Database {
   job_outputs: JobOutputTable;
   templates: TemplateTable;
   job_events: JobEventTable;
+  api_keys: ApiKeyTable;
 }
 
 export type HealthSampleRow = Selectable<InstanceHealthSampleTable>;

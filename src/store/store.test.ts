@@ -88,14 +88,14 @@ describe('openStore (sqlite)', () => {
     const file = path.join(dir, 'cc.db');
     await (await openStore({ kind: 'sqlite', file })).close();
     const extra: StoreMigration = {
-      name: '0002_test_extra',
+      name: '9999_test_extra',
       async up(db) {
         await db.schema.createTable('extra').addColumn('x', 'text').execute();
       },
     };
     const store = await open(file);
     const report = await migrateToLatest(store.db, 'sqlite', [...STORE_MIGRATIONS, extra]);
-    expect(report.applied).toEqual(['0002_test_extra']);
+    expect(report.applied).toEqual(['9999_test_extra']);
   });
 
   it('a failing migration raises StoreMigrationError naming the step', async () => {

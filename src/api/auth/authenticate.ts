@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ApiKeyRecord, ApiKeyRepository } from '../../store/api-key-repository.js';
+import type { ApiKeyRecord, ApiKeyRepository } from '../../store/index.js';
 import { ApiError } from '../errors.js';
 import { ANONYMOUS_ADMIN, allows, type Principal } from './principal.js';
 

@@ -1,4 +1,4 @@
-import type { ApiKeyRole } from '../../store/api-key-repository.js';
+import type { ApiKeyRole } from '../../store/index.js';
 
 /** Who is calling: an API key (its id and role), or the anonymous admin when auth is off. */
 export interface Principal {

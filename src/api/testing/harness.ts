@@ -15,9 +15,10 @@ import { type FleetEvents, InstanceRegistry } from '../../fleet/index.js';
 import {
   type ApiKeyRepository,
   apiKeyRepository,
-  migrateWithApiKeys,
-} from '../../store/api-key-repository.js';
-import { InProcessEventBus, openStore, type Store } from '../../store/index.js';
+  InProcessEventBus,
+  openStore,
+  type Store,
+} from '../../store/index.js';
 import { buildApp } from '../app.js';
 import type { AppDeps, AppOptions } from '../context.js';
 import { createLogger } from '../logging/logger.js';
@@ -109,7 +110,7 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
       migrate: false,
     });
     cleanups.push(() => store.close());
-    await migrateWithApiKeys(store);
+    await store.migrate();
     const keys = apiKeyRepository(store);
 
     const emulators: RunningEmulator[] = [];

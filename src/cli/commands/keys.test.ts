@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { apiKeyRepository, migrateWithApiKeys } from '../../store/api-key-repository.js';
-import { openStore, STORE_FILE_NAME } from '../../store/index.js';
+import { apiKeyRepository, openStore, STORE_FILE_NAME } from '../../store/index.js';
 
-const entry = fileURLToPath(new URL('../testing/serve-entry.ts', import.meta.url));
+const entry = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 let dir: string;
 afterEach(async () => {
@@ -65,7 +64,7 @@ describe('comfy-cluster keys', () => {
       file: path.join(dir, STORE_FILE_NAME),
       migrate: false,
     });
-    await migrateWithApiKeys(store);
+    await store.migrate();
     expect((await apiKeyRepository(store).authenticate(key.key))?.id).toBe(key.id);
     await store.close();
 

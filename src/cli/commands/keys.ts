@@ -6,9 +6,10 @@ import {
   type ApiKeyRepository,
   type ApiKeyRole,
   apiKeyRepository,
-  migrateWithApiKeys,
-} from '../../store/api-key-repository.js';
-import { defaultDataDir, openStore, STORE_FILE_NAME } from '../../store/index.js';
+  defaultDataDir,
+  openStore,
+  STORE_FILE_NAME,
+} from '../../store/index.js';
 import { CliError, ExitCode, fail } from '../cli-error.js';
 
 interface CommonOptions {
@@ -45,7 +46,7 @@ async function withKeys<T>(
       file: path.join(dataDir, STORE_FILE_NAME),
       migrate: false,
     });
-    await migrateWithApiKeys(store);
+    await store.migrate();
     const result = await work(apiKeyRepository(store));
     await store.close();
     return result;

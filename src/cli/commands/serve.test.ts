@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.js';
 
-const entry = fileURLToPath(new URL('../testing/serve-entry.ts', import.meta.url));
+const entry = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 interface Run {
   child: ChildProcess;

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
 import { formatHostPort, type InstanceView } from '../../../fleet/index.js';
-import { storeMigrationsWithApiKeys } from '../../../store/api-key-repository.js';
+import { STORE_MIGRATIONS } from '../../../store/index.js';
 import { installationStatus, type ManagedInstanceState } from '../../../supervisor/index.js';
 import { ApiError } from '../../errors.js';
 import { AnyObject, ErrorSchema, errorResponses, NullableTime } from '../../schemas.js';
@@ -360,7 +360,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
     async () => ({ status: 'ok' as const }),
   );
 
-  const expected = storeMigrationsWithApiKeys().map((m) => m.name);
+  const expected = STORE_MIGRATIONS.map((m) => m.name);
   const ReadySchema = Type.Object({
     status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
     checks: Type.Object({ store: Type.String(), migrations: Type.String() }),
