@@ -144,7 +144,9 @@ export function JobPage({ id }: { id: string }) {
           </button>
         )}
       </div>
-      <ProgressBar value={pct} label="Job progress" tone={j.status === 'failed' ? 'bad' : 'ok'} />
+      {pct !== null && (
+        <ProgressBar value={pct} label="Job progress" tone={j.status === 'failed' ? 'bad' : 'ok'} />
+      )}
       {j.progress?.node && !finished && (
         <p className="small muted">
           Node {j.progress.node}
@@ -154,7 +156,7 @@ export function JobPage({ id }: { id: string }) {
       <dl className="facts wide">
         <div>
           <dt>Id</dt>
-          <dd>
+          <dd className="wrap">
             <code>{j.id}</code>
           </dd>
         </div>
