@@ -37,14 +37,17 @@ export function ProgressBar({
   const v = value === null ? null : Math.max(0, Math.min(100, value));
   return (
     <div
-      className={`progress ${tone ?? ''}`}
+      className={`progress-wrap ${tone ?? ''}`}
       role="progressbar"
       aria-label={label}
       aria-valuemin={0}
       aria-valuemax={100}
       {...(v === null ? {} : { 'aria-valuenow': Math.round(v) })}
     >
-      <div className="progress-fill" style={{ width: v === null ? '0%' : `${v}%` }} />
+      {/* The figure sits beside the track, never on the fill, so it keeps its contrast. */}
+      <div className="progress">
+        <div className="progress-fill" style={{ width: v === null ? '0%' : `${v}%` }} />
+      </div>
       <span className="progress-text">{v === null ? '—' : `${Math.round(v)}%`}</span>
     </div>
   );
