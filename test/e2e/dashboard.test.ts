@@ -2,6 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import {
+  CHROMIUM,
   type DashboardGateway,
   hasChromium,
   launchChromium,
@@ -10,7 +11,7 @@ import {
 } from './dashboard-gateway.js';
 
 // Real Chromium against a real gateway with emulated ComfyUI instances.
-describe.skipIf(!hasChromium)('dashboard in a browser (needs /usr/bin/chromium)', () => {
+describe('dashboard in a browser (Debian chromium)', () => {
   let browser: Browser;
   let gw: DashboardGateway;
   let context: BrowserContext;
@@ -18,6 +19,11 @@ describe.skipIf(!hasChromium)('dashboard in a browser (needs /usr/bin/chromium)'
   const extra: RunningEmulator[] = [];
 
   beforeAll(async () => {
+    if (!hasChromium) {
+      throw new Error(
+        `browser tests need ${CHROMIUM}: apt-get install chromium (never a downloaded browser)`,
+      );
+    }
     browser = await launchChromium();
   }, 60_000);
 
