@@ -182,7 +182,7 @@ describe('dashboard in a browser (Debian chromium)', () => {
   it('shows the overview with its charts', async () => {
     await page.goto(`${gw.url}/`);
     await expect.poll(() => page.getByText('2 / 2 healthy').count(), { timeout: 10_000 }).toBe(1);
-    await expect.poll(() => page.locator('figure.chart canvas').count()).toBe(2);
+    await expect.poll(() => page.locator('figure.chart canvas').count()).toBe(3);
   });
 
   it('asks for the API key when the gateway requires one, then works with it', async () => {

@@ -45,10 +45,13 @@ export function TimeChart(props: {
   height?: number;
   compact?: boolean;
   unit?: string;
+  /** Seconds of history shown, ending now (default an hour). */
+  windowSec?: number;
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const height = props.height ?? 160;
+  const windowSec = props.windowSec ?? 3600;
   const theme = useThemeAttr();
   const shape = `${props.series.map((s) => s.label).join('|')}${props.compact ? ':c' : ''}:${theme}`;
 
@@ -63,7 +66,16 @@ export function TimeChart(props: {
       height,
       legend: { show: !props.compact },
       cursor: { show: !props.compact },
-      scales: { x: { time: true } },
+      // Always the last `windowSec` up to now, so one sample does not stretch the axis to years.
+      scales: {
+        x: {
+          time: true,
+          range: (): uPlot.Range.MinMax => {
+            const now = Date.now() / 1000;
+            return [now - windowSec, now];
+          },
+        },
+      },
       axes: props.compact
         ? [{ show: false }, { show: false }]
         : [
@@ -97,7 +109,7 @@ export function TimeChart(props: {
       u.destroy();
       plot.current = null;
     };
-  }, [shape, height]);
+  }, [shape, height, windowSec]);
 
   useEffect(() => {
     plot.current?.setData([

@@ -15,11 +15,34 @@ export function useInstances() {
     queryFn: async ({ signal }) => {
       const list = await api.instances.list(signal);
       recordLatencies(list);
+      recordUtilisation(list, Date.now());
       return list;
     },
     // Health events fire on changes only; response times and queues come with the list.
     refetchInterval: 5_000,
   });
+}
+
+/**
+ * Samples the fleet's utilisation: the gateway's prompts on instances (running + prefetched) over
+ * the slots of running instances, in percent.
+ *
+ * @example
+ * recordUtilisation(list, Date.now()); // liveSeries 'utilisation' gets a point
+ */
+export function recordUtilisation(
+  list: readonly InstanceView[],
+  at: number,
+  series: LiveSeries = liveSeries,
+): void {
+  let slots = 0;
+  let busy = 0;
+  for (const i of list) {
+    if (i.status !== 'running' || !i.enabled) continue;
+    slots += i.max_concurrent;
+    busy += Math.min(i.max_concurrent, i.figures?.in_flight ?? 0);
+  }
+  if (slots > 0) series.add('utilisation', at, (busy / slots) * 100);
 }
 
 /** Feeds each instance's last check into its response-time series (once per check). */

@@ -106,6 +106,7 @@ export function OverviewPage() {
   }, [list, health]);
 
   const depth = liveSeries.get('queue_depth');
+  const utilisation = liveSeries.get('utilisation');
   const history = finished.data ? jobStats(finished.data.pages[0]?.jobs ?? [], Date.now()) : null;
   const liveDone = liveSeries.buckets('jobs:completed', MINUTE);
   const done = history ? { t: history.t, n: history.completed } : liveDone;
@@ -162,6 +163,15 @@ export function OverviewPage() {
               { label: 'completed', color: 'var(--ok)', values: done.n },
               { label: 'failed', color: 'var(--bad)', values: failed.n },
             ]}
+          />
+        </div>
+        <div className="card">
+          <h2 className="flush">Utilisation (last hour)</h2>
+          <TimeChart
+            label="Busy slots, percent"
+            unit="%"
+            times={utilisation.map((p) => p[0] / 1000)}
+            series={[{ label: 'busy %', color: 'var(--ok)', values: utilisation.map((p) => p[1]) }]}
           />
         </div>
         <div className="card">
