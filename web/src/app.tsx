@@ -1,5 +1,5 @@
 import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/react-query';
-import { type ReactNode, useEffect, useState, useSyncExternalStore } from 'react';
+import { type ReactNode, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { ApiRequestError, getApiKey, onUnauthorized, setApiKey } from './api/index.js';
 import { ApiKeyDialog } from './components/api-key-dialog.js';
 import { InstanceSwitcher } from './components/instance-switcher.js';
@@ -60,6 +60,18 @@ function Shell() {
   const [rejected, setRejected] = useState(false);
 
   useEffect(() => connectLiveEvents(qc), [qc]);
+  // After a navigation, focus goes to the new page (screen readers announce it; Tab starts there).
+  const page0 = route.page;
+  const shownPage = useRef(page0);
+  useEffect(() => {
+    if (shownPage.current === page0) return;
+    shownPage.current = page0;
+    const heading = document.querySelector<HTMLElement>('main h1');
+    if (heading) {
+      heading.tabIndex = -1;
+      heading.focus();
+    }
+  }, [page0]);
   useEffect(
     () =>
       onUnauthorized(() => {

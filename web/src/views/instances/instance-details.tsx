@@ -1,4 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
+import { useEffect, useRef } from 'react';
 import {
   api,
   type HealthSample,
@@ -48,6 +49,12 @@ export function InstanceDetails(props: {
 }) {
   const { instance: i } = props;
   const live = useLatencySeries(i.id);
+  // Opening the panel (or switching instance) moves focus into it.
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when another instance is shown
+  useEffect(() => {
+    headingRef.current?.focus();
+  }, [i.id]);
   const detail = useQuery({
     queryKey: ['instance', i.id],
     queryFn: () => api.instances.get(i.id),
@@ -77,7 +84,9 @@ export function InstanceDetails(props: {
   return (
     <aside className="details" aria-label={`Details of ${i.name}`}>
       <header className="details-head">
-        <h2 className="flush">{i.name}</h2>
+        <h2 className="flush" tabIndex={-1} ref={headingRef}>
+          {i.name}
+        </h2>
         <button type="button" className="icon" onClick={props.onClose} aria-label="Close details">
           ×
         </button>
