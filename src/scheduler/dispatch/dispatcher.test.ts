@@ -5,6 +5,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { PNG } from 'pngjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../../emulator/index.js';
 import { type Job, WorkflowRejectedError } from '../../jobs/index.js';
@@ -273,5 +274,36 @@ describe('Dispatcher + JobService', () => {
     expect(job.error?.code).toBe('no_capable_instance');
     expect(job.error?.message).toMatch(/only-a\.safetensors/);
     expect(b.stats().prompts.accepted).toBe(0);
+  });
+
+  it('uploads a job input once per instance into the gateway subfolder, and reuses it', async () => {
+    const emu = await emulator();
+    const gw = await gateway([emu]);
+    const img = new PNG({ width: 4, height: 3 });
+    img.data.fill(200);
+    const data = `data:image/png;base64,${PNG.sync.write(img).toString('base64')}`;
+    const workflow = (prefix: string) => ({
+      '1': { class_type: 'LoadImage', inputs: { image: 'photo.png' } },
+      '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: prefix } },
+    });
+    const first = await gw.service.submit({
+      workflow: workflow('up1'),
+      inputs: [{ name: 'photo.png', data }],
+    });
+    expect((await finished(gw, first.job.id)).status).toBe('completed');
+    const second = await gw.service.submit({
+      workflow: workflow('up2'),
+      inputs: [{ name: 'photo.png', data }],
+    });
+    expect((await finished(gw, second.job.id)).status).toBe('completed');
+    expect(emu.stats().requests['POST /upload/image']).toBe(1);
+    const uploaded = await readFile(
+      path.join(emu.dirs.input, 'comfy-cluster', `${first.job.id}`),
+    ).catch(() => undefined);
+    expect(uploaded).toBeUndefined(); // named by content hash, not by job
+    const inputs = await gw.services.jobs.inputs(first.job.id);
+    const hash = inputs[0]?.hash ?? '';
+    const onInstance = await readFile(path.join(emu.dirs.input, 'comfy-cluster', `${hash}.png`));
+    expect(onInstance.equals(PNG.sync.write(img))).toBe(true);
   });
 });

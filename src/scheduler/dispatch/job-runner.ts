@@ -480,6 +480,7 @@ export class JobRunner {
       await this.#deps.outputStore
         .removeAttempt(this.lease.job_id, this.lease.attempt)
         .catch(() => undefined);
+      if (this.#stop === 'cancel') return this.#markCancelled();
       if (isInstanceFailure(err)) {
         this.#deps.monitor.reportDispatchFailure(this.instanceId, err);
         return this.#requeue(dispatchError(err), true);
