@@ -248,7 +248,7 @@ export interface JobOutput {
   size: number | null;
   mime: string | null;
   value?: unknown;
-  url?: string;
+  url?: string | null;
 }
 
 /** A job as the API shows it (src/jobs/job-model.ts, times as ISO-8601). */

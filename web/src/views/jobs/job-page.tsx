@@ -21,7 +21,8 @@ export function OutputGallery({ jobId, outputs }: { jobId: string; outputs: JobO
   return (
     <ul className="gallery" aria-label="Outputs">
       {outputs.map((o) => {
-        const url = o.url ?? api.jobs.outputUrl(jobId, o.index);
+        // Built here rather than taken from `o.url`: it carries the API key for <img> requests.
+        const url = api.jobs.outputUrl(jobId, o.index);
         const name = o.filename ?? `output ${o.index}`;
         if (o.kind === 'value') {
           return (
