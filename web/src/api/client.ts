@@ -148,7 +148,8 @@ export const api = {
     async list(q: JobQuery = {}, signal?: AbortSignal): Promise<JobList> {
       const body = await request<unknown>(`${V1}/jobs`, {
         query: {
-          status: q.status,
+          // One comma-separated parameter (ListQuery.status), not repeated keys.
+          status: q.status && q.status.length > 0 ? q.status.join(',') : undefined,
           instance: q.instance,
           owner: q.owner,
           template: q.template,

@@ -146,6 +146,15 @@ describe('request', () => {
   });
 });
 
+describe('jobs listing', () => {
+  it('sends the status filter as one comma-separated parameter and reads the cursor', async () => {
+    handler = json(200, { jobs: [{ id: 'j1', status: 'failed' }], next_cursor: 'c2' });
+    const page = await api.jobs.list({ status: ['completed', 'failed'], limit: 500, cursor: 'c1' });
+    expect(seen[0]!.url).toBe('/api/v1/jobs?status=completed%2Cfailed&cursor=c1&limit=500');
+    expect(page).toEqual({ jobs: [{ id: 'j1', status: 'failed' }], next_cursor: 'c2' });
+  });
+});
+
 describe('toApiError / fieldErrorsOf', () => {
   it("reads ComfyUI's own error shape and nested errors lists", () => {
     const e = toApiError(400, {
