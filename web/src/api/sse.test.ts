@@ -69,6 +69,34 @@ describe('openEventStream', () => {
     }
   });
 
+  it('stops when the server ends a stream that is not to be reopened', async () => {
+    let hits = 0;
+    server = createServer((_req, res) => {
+      hits++;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end('id: 9\nevent: job.status\ndata: {"status":"completed"}\n\n');
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    configureApi({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    const states: string[] = [];
+    const got: SseMessage[] = [];
+    const stream = openEventStream({
+      url: '/api/v1/jobs/j/events',
+      onMessage: (m) => got.push(m),
+      onState: (s) => states.push(s),
+      shouldReconnect: () => got.length === 0,
+      initialDelayMs: 10,
+    });
+    for (let i = 0; i < 100 && !states.includes('closed'); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    stream.close();
+    expect(states.at(-1)).toBe('closed');
+    expect(got).toHaveLength(1);
+    expect(hits).toBe(1);
+  });
+
   it('reports an unauthorized stream instead of hammering it', async () => {
     let hits = 0;
     server = createServer((_req, res) => {

@@ -72,7 +72,14 @@ export class SseParser {
   }
 }
 
-export type StreamState = 'connecting' | 'open' | 'reconnecting' | 'unauthorized' | 'unavailable';
+export type StreamState =
+  | 'connecting'
+  | 'open'
+  | 'reconnecting'
+  | 'unauthorized'
+  | 'unavailable'
+  /** The server ended it and it was not to be reopened. */
+  | 'closed';
 
 export interface EventStreamOptions {
   url: string;
@@ -80,6 +87,8 @@ export interface EventStreamOptions {
   onState?: (state: StreamState) => void;
   /** Called after a reconnect (events may have been missed: refetch). */
   onReconnect?: () => void;
+  /** Asked when the server ends the stream: false stops (e.g. a finished job's log). */
+  shouldReconnect?: () => boolean;
   /** First reconnect delay; doubles up to maxDelayMs. */
   initialDelayMs?: number;
   maxDelayMs?: number;
@@ -149,6 +158,10 @@ export function openEventStream(options: EventStreamOptions): { close(): void } 
           options.onMessage(msg);
         }
         if (parser.retryMs !== null) delay = parser.retryMs;
+      }
+      if (options.shouldReconnect && !options.shouldReconnect()) {
+        setState('closed');
+        return;
       }
       schedule('reconnecting', delay);
     } catch (error) {

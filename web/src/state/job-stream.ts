@@ -1,7 +1,8 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { openEventStream, type StreamState } from '../api/index.js';
+import { type JobView, openEventStream, type StreamState } from '../api/index.js';
 import { applyEvent, unwrapEvent } from './apply-event.js';
+import { keys } from './query-keys.js';
 
 /** One entry of a job's timeline. */
 export interface TimelineEntry {
@@ -49,6 +50,11 @@ export function useJobStream(id: string): { entries: TimelineEntry[]; state: Str
     const stream = openEventStream({
       url: `/api/v1/jobs/${encodeURIComponent(id)}/events`,
       onState: setState,
+      // The gateway ends a finished job's stream: nothing more will come.
+      shouldReconnect: () => {
+        const status = qc.getQueryData<JobView>(keys.job(id))?.status;
+        return !(status === 'completed' || status === 'failed' || status === 'cancelled');
+      },
       onMessage(msg) {
         let payload: unknown;
         try {
