@@ -1,0 +1,199 @@
+/**
+ * Jobs in ComfyUI's shapes: queue items, history records and `/api/jobs` entries. Drop-in
+ * submissions keep what ComfyUI would keep in `job.metadata.comfy`; native jobs get defaults.
+ */
+import path from 'node:path';
+import type { Job, JobOutput } from '../../../jobs/index.js';
+
+/** What a drop-in submission records with its job (`job.metadata.comfy`). */
+export interface ComfyMeta {
+  prompt_id: string;
+  client_id: string | null;
+  number: number;
+  extra_data: Record<string, unknown>;
+  outputs_to_execute: string[];
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** The drop-in record of a job, or undefined for jobs submitted another way. */
+export function comfyMetaOf(job: Job): ComfyMeta | undefined {
+  const m = job.metadata.comfy;
+  if (!isObject(m)) return undefined;
+  return {
+    prompt_id: typeof m.prompt_id === 'string' ? m.prompt_id : job.id,
+    client_id: typeof m.client_id === 'string' ? m.client_id : null,
+    number: typeof m.number === 'number' ? m.number : job.seq,
+    extra_data: isObject(m.extra_data) ? m.extra_data : {},
+    outputs_to_execute: Array.isArray(m.outputs_to_execute)
+      ? m.outputs_to_execute.filter((x): x is string => typeof x === 'string')
+      : [],
+  };
+}
+
+/** The prompt_id clients see for a job (the client's own, or the job id). */
+export function promptIdOf(job: Job): string {
+  return comfyMetaOf(job)?.prompt_id ?? job.id;
+}
+
+/** Where the gateway serves a job's output files: `/view?type=output&subfolder=jobs/<job id>[/<instance subfolder>]`. */
+export const JOB_OUTPUT_FOLDER = 'jobs';
+
+/** The gateway's name for an output file: `{filename, subfolder, type: 'output'}`. */
+export function gatewayFileEntry(
+  job: Job,
+  o: JobOutput,
+): { filename: string; subfolder: string; type: string } {
+  const sub = (o.subfolder ?? '').replace(/^\/+|\/+$/g, '');
+  return {
+    filename: path.posix.basename(o.filename ?? `output-${o.index}`),
+    subfolder: `${JOB_OUTPUT_FOLDER}/${job.id}${sub === '' ? '' : `/${sub}`}`,
+    type: 'output',
+  };
+}
+
+/** `outputs` of a history record: node id → output key → list, files pointing at the gateway. */
+export function outputsDict(
+  job: Job,
+  outputs: readonly JobOutput[],
+): Record<string, Record<string, unknown[]>> {
+  const out: Record<string, Record<string, unknown[]>> = {};
+  const sorted = [...outputs].sort((a, b) => a.index - b.index);
+  for (const o of sorted) {
+    const node = out[o.node_id] ?? {};
+    out[o.node_id] = node;
+    const list = node[o.output_key] ?? [];
+    node[o.output_key] = list;
+    if (o.kind === 'file') list.push(gatewayFileEntry(job, o));
+    else if (Array.isArray(o.value)) list.push(...o.value);
+    else list.push(o.value);
+  }
+  return out;
+}
+
+/** `[number, prompt_id, prompt, extra_data, outputs_to_execute]`. */
+export function queueItem(job: Job): [number, string, unknown, unknown, string[]] {
+  const meta = comfyMetaOf(job);
+  return [
+    meta?.number ?? job.seq,
+    meta?.prompt_id ?? job.id,
+    job.workflow,
+    meta?.extra_data ?? {},
+    meta?.outputs_to_execute ?? [],
+  ];
+}
+
+/** `execution_error` data from a failed job. */
+export function executionErrorData(job: Job): Record<string, unknown> {
+  const details = job.error?.details ?? {};
+  return {
+    prompt_id: promptIdOf(job),
+    node_id: job.error?.node_id ?? null,
+    node_type: job.error?.node_class ?? null,
+    executed: Array.isArray(details.executed) ? details.executed : [],
+    exception_message: job.error?.exception_message ?? job.error?.message ?? 'job failed',
+    exception_type: job.error?.exception_type ?? job.error?.code ?? 'Exception',
+    traceback: Array.isArray(details.traceback) ? details.traceback : [],
+    current_inputs: isObject(details.current_inputs) ? details.current_inputs : {},
+    current_outputs: Array.isArray(details.current_outputs) ? details.current_outputs : [],
+    timestamp: job.completed_at ?? job.updated_at,
+  };
+}
+
+/** `execution_interrupted` data from a cancelled job. */
+export function interruptedData(job: Job): Record<string, unknown> {
+  return {
+    prompt_id: promptIdOf(job),
+    node_id: job.progress?.node ?? null,
+    node_type: null,
+    executed: [],
+    timestamp: job.completed_at ?? job.updated_at,
+  };
+}
+
+/** The status messages a finished job's history record carries. */
+export function statusMessages(job: Job): Array<[string, Record<string, unknown>]> {
+  const prompt_id = promptIdOf(job);
+  const start = job.started_at ?? job.created_at;
+  const messages: Array<[string, Record<string, unknown>]> = [
+    ['execution_start', { prompt_id, timestamp: start }],
+    ['execution_cached', { nodes: [], prompt_id, timestamp: start }],
+  ];
+  const end = job.completed_at ?? job.updated_at;
+  if (job.status === 'completed')
+    messages.push(['execution_success', { prompt_id, timestamp: end }]);
+  else if (job.status === 'failed') messages.push(['execution_error', executionErrorData(job)]);
+  else if (job.status === 'cancelled')
+    messages.push(['execution_interrupted', interruptedData(job)]);
+  return messages;
+}
+
+/**
+ * A finished job as ComfyUI's history record (`prompt`, `outputs`, `status`, `meta`).
+ *
+ * @example
+ * historyRecord(job, await service.outputs(job.id)).status.status_str; // 'success'
+ */
+export function historyRecord(
+  job: Job,
+  outputs: readonly JobOutput[],
+): {
+  prompt: unknown[];
+  outputs: Record<string, Record<string, unknown[]>>;
+  status: { status_str: string; completed: boolean; messages: unknown[] };
+  meta: Record<string, unknown>;
+} {
+  const dict = outputsDict(job, outputs);
+  const meta: Record<string, unknown> = {};
+  for (const node of Object.keys(dict)) {
+    meta[node] = { node_id: node, display_node: node, parent_node: null, real_node_id: node };
+  }
+  const ok = job.status === 'completed';
+  return {
+    prompt: queueItem(job),
+    outputs: dict,
+    status: { status_str: ok ? 'success' : 'error', completed: ok, messages: statusMessages(job) },
+    meta,
+  };
+}
+
+/** ComfyUI's `/api/jobs` status word for a job. */
+export function apiJobStatus(job: Job): string {
+  return job.status === 'processing' ? 'in_progress' : job.status;
+}
+
+const PREVIEWABLE = /^(image|video|audio)\//;
+
+/** A job in `/api/jobs` shape (null fields left out, as ComfyUI does). */
+export function apiJob(job: Job, outputs: readonly JobOutput[] = []): Record<string, unknown> {
+  const meta = comfyMetaOf(job);
+  const out: Record<string, unknown> = {
+    id: promptIdOf(job),
+    status: apiJobStatus(job),
+    priority: meta?.number ?? job.seq,
+    create_time: job.created_at,
+  };
+  if (job.started_at !== null) out.execution_start_time = job.started_at;
+  if (job.completed_at !== null && job.started_at !== null)
+    out.execution_end_time = job.completed_at;
+  if (job.status === 'failed') out.execution_error = executionErrorData(job);
+  if (outputs.length > 0) {
+    out.outputs_count = outputs.length;
+    const previewable = outputs.filter((o) => o.kind === 'file' && PREVIEWABLE.test(o.mime ?? ''));
+    out.previewable_outputs_count = previewable.length;
+    const first = previewable[0];
+    if (first) {
+      out.preview_output = {
+        ...gatewayFileEntry(job, first),
+        nodeId: first.node_id,
+        mediaType: first.output_key,
+      };
+    }
+  }
+  const workflow = meta?.extra_data.extra_pnginfo;
+  if (isObject(workflow) && isObject(workflow.workflow) && typeof workflow.workflow.id === 'string')
+    out.workflow_id = workflow.workflow.id;
+  return out;
+}

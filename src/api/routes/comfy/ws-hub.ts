@@ -1,0 +1,314 @@
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import type { Job, JobOutput } from '../../../jobs/index.js';
+import type { JobEvents, JobProgressEvent } from '../../../scheduler/dispatch/index.js';
+import type { EventBus } from '../../../store/index.js';
+import {
+  comfyMetaOf,
+  executionErrorData,
+  interruptedData,
+  outputsDict,
+  promptIdOf,
+} from './comfy-shapes.js';
+
+/** Server feature flags (`/features` and the reply to a client's `feature_flags`). */
+export const SERVER_FEATURE_FLAGS = {
+  supports_preview_metadata: true,
+  supports_model_type_tags: true,
+  max_upload_size: 104857600,
+  extension: { manager: { supports_v4: true } },
+  node_replacements: true,
+  assets: false,
+} as const;
+
+interface Client {
+  sid: string;
+  socket: WebSocket;
+  /** API key id of the socket's caller; null when anonymous (sees its client id's prompts). */
+  keyId: string | null;
+  sawFirstMessage: boolean;
+}
+
+interface Tracked {
+  clientId: string | null;
+  owner: string | null;
+  promptId: string;
+  /** The `status` for leaving the gateway queue was sent. */
+  counted: boolean;
+  started: boolean;
+  lastNode: string | null;
+}
+
+/** Keeps at most this many jobs' routing state (finished jobs are dropped at once). */
+const MAX_TRACKED = 50_000;
+
+/**
+ * The gateway's `/ws` for drop-in clients: `status` with `sid` on connect, the `feature_flags`
+ * reply, `status` broadcasts when the gateway queue changes, and each drop-in prompt's execution
+ * messages — translated from the job events of the dispatch layer — sent only to the sockets of
+ * the client id that submitted it, in ComfyUI's order (the history record is in the store before
+ * the `status` that lowers `queue_remaining`, and `executing {node: null}` comes last).
+ *
+ * @example
+ * const hub = new ComfyWsHub({ bus, queueRemaining: async () => 0 });
+ * hub.attach(socket, { clientId: 'c1', keyId: null });
+ */
+export class ComfyWsHub {
+  readonly #clients = new Map<string, Set<Client>>();
+  readonly #tracked = new Map<string, Tracked>();
+  readonly #queueRemaining: () => Promise<number>;
+  readonly #offs: Array<() => void> = [];
+  /** Events are handled one after another so that messages keep their order. */
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(options: { bus: EventBus<JobEvents>; queueRemaining: () => Promise<number> }) {
+    this.#queueRemaining = options.queueRemaining;
+    const bus = options.bus;
+    const serial = <T>(fn: (e: T) => Promise<void> | void) => {
+      return (e: T) => {
+        this.#chain = this.#chain.then(() => fn(e)).catch(() => undefined);
+      };
+    };
+    this.#offs.push(
+      bus.subscribe(
+        'job.created',
+        serial(({ job }) => this.#onCreated(job)),
+      ),
+      bus.subscribe(
+        'job.status',
+        serial(({ job }) => this.#onStatus(job)),
+      ),
+      bus.subscribe(
+        'job.progress',
+        serial((e: JobProgressEvent) => this.#onProgress(e)),
+      ),
+      bus.subscribe(
+        'job.completed',
+        serial(({ job, outputs }) => this.#onCompleted(job, outputs)),
+      ),
+      bus.subscribe(
+        'job.failed',
+        serial(({ job }) => this.#onFailed(job)),
+      ),
+      bus.subscribe(
+        'job.cancelled',
+        serial(({ job }) => this.#onCancelled(job)),
+      ),
+    );
+  }
+
+  /** Resolves once every event received so far has been sent. */
+  drained(): Promise<void> {
+    return this.#chain;
+  }
+
+  /** Number of open drop-in sockets. */
+  get size(): number {
+    let n = 0;
+    for (const set of this.#clients.values()) n += set.size;
+    return n;
+  }
+
+  /** Stops listening and closes every socket. */
+  close(): void {
+    for (const off of this.#offs.splice(0)) off();
+    for (const set of this.#clients.values()) {
+      for (const c of set) c.socket.close(1001, 'gateway shutting down');
+    }
+    this.#clients.clear();
+  }
+
+  /** Registers a connected socket; sends `status` with its `sid`. */
+  async attach(
+    socket: WebSocket,
+    options: { clientId: string | null; keyId: string | null },
+  ): Promise<string> {
+    const sid =
+      options.clientId !== null && options.clientId !== ''
+        ? options.clientId
+        : randomUUID().replaceAll('-', '');
+    const client: Client = { sid, socket, keyId: options.keyId, sawFirstMessage: false };
+    let set = this.#clients.get(sid);
+    if (!set) {
+      set = new Set();
+      this.#clients.set(sid, set);
+    }
+    set.add(client);
+    const detach = () => {
+      const s = this.#clients.get(sid);
+      s?.delete(client);
+      if (s?.size === 0) this.#clients.delete(sid);
+    };
+    socket.on('close', detach);
+    socket.on('error', detach);
+    socket.on('message', (data, isBinary) => {
+      if (client.sawFirstMessage) return;
+      client.sawFirstMessage = true;
+      if (isBinary) return;
+      let msg: unknown;
+      try {
+        msg = JSON.parse(String(data));
+      } catch {
+        return;
+      }
+      if (
+        msg !== null &&
+        typeof msg === 'object' &&
+        (msg as { type?: unknown }).type === 'feature_flags'
+      ) {
+        send(client, { type: 'feature_flags', data: SERVER_FEATURE_FLAGS });
+      }
+    });
+    const n = await this.#queueRemaining().catch(() => 0);
+    send(client, { type: 'status', data: { status: { exec_info: { queue_remaining: n } }, sid } });
+    return sid;
+  }
+
+  /** Remembers who submitted a prompt (before its first event can arrive). */
+  track(job: Job): void {
+    this.#trackedFor(job);
+  }
+
+  #trackedFor(job: Job): Tracked | undefined {
+    let t = this.#tracked.get(job.id);
+    if (t) return t;
+    const meta = comfyMetaOf(job);
+    if (!meta) return undefined;
+    if (this.#tracked.size >= MAX_TRACKED) {
+      const oldest = this.#tracked.keys().next().value;
+      if (oldest !== undefined) this.#tracked.delete(oldest);
+    }
+    t = {
+      clientId: meta.client_id,
+      owner: job.owner,
+      promptId: promptIdOf(job),
+      counted: false,
+      started: false,
+      lastNode: null,
+    };
+    this.#tracked.set(job.id, t);
+    return t;
+  }
+
+  async #broadcastStatus(): Promise<void> {
+    const n = await this.#queueRemaining().catch(() => 0);
+    const msg = { type: 'status', data: { status: { exec_info: { queue_remaining: n } } } };
+    for (const set of this.#clients.values()) for (const c of set) send(c, msg);
+  }
+
+  /** Execution messages go to the submitting client id only (and only to its key's sockets). */
+  #toClient(t: Tracked, msg: { type: string; data: unknown }): void {
+    if (t.clientId === null) return;
+    const set = this.#clients.get(t.clientId);
+    if (!set) return;
+    for (const c of set) {
+      if (c.keyId !== null && t.owner !== null && c.keyId !== t.owner) continue;
+      send(c, msg);
+    }
+  }
+
+  #start(t: Tracked, at: number): void {
+    if (t.started) return;
+    t.started = true;
+    this.#toClient(t, { type: 'execution_start', data: { prompt_id: t.promptId, timestamp: at } });
+    this.#toClient(t, {
+      type: 'execution_cached',
+      data: { nodes: [], prompt_id: t.promptId, timestamp: at },
+    });
+  }
+
+  #executing(t: Tracked, node: string): void {
+    if (t.lastNode === node) return;
+    t.lastNode = node;
+    this.#toClient(t, {
+      type: 'executing',
+      data: { node, display_node: node, prompt_id: t.promptId },
+    });
+  }
+
+  async #onCreated(job: Job): Promise<void> {
+    this.#trackedFor(job);
+    await this.#broadcastStatus();
+  }
+
+  async #onStatus(job: Job): Promise<void> {
+    const t = this.#trackedFor(job);
+    if (job.status === 'pending') {
+      if (t) t.counted = false;
+      await this.#broadcastStatus();
+      return;
+    }
+    if (job.status !== 'processing') return;
+    // As ComfyUI: the worker takes the prompt (status), then execution_start.
+    if (!t?.counted) {
+      if (t) t.counted = true;
+      await this.#broadcastStatus();
+    }
+    if (t && job.phase === 'running') this.#start(t, Date.now());
+  }
+
+  #onProgress(e: JobProgressEvent): void {
+    const t = this.#tracked.get(e.job_id);
+    if (!t) return;
+    this.#start(t, Date.now());
+    const node = e.progress.node;
+    if (node === null) return;
+    this.#executing(t, node);
+    if (e.progress.step !== null && e.progress.steps !== null) {
+      this.#toClient(t, {
+        type: 'progress',
+        data: { value: e.progress.step, max: e.progress.steps, prompt_id: t.promptId, node },
+      });
+    }
+  }
+
+  async #finish(job: Job, t: Tracked): Promise<void> {
+    this.#tracked.delete(job.id);
+    await this.#broadcastStatus();
+    this.#toClient(t, { type: 'executing', data: { node: null, prompt_id: t.promptId } });
+  }
+
+  async #onCompleted(job: Job, outputs: JobOutput[]): Promise<void> {
+    const t = this.#trackedFor(job);
+    if (!t) return void (await this.#broadcastStatus());
+    this.#start(t, job.started_at ?? Date.now());
+    for (const [node, output] of Object.entries(outputsDict(job, outputs))) {
+      this.#executing(t, node);
+      this.#toClient(t, {
+        type: 'executed',
+        data: { node, display_node: node, output, prompt_id: t.promptId },
+      });
+    }
+    this.#toClient(t, {
+      type: 'execution_success',
+      data: { prompt_id: t.promptId, timestamp: job.completed_at ?? Date.now() },
+    });
+    await this.#finish(job, t);
+  }
+
+  async #onFailed(job: Job): Promise<void> {
+    const t = this.#trackedFor(job);
+    if (!t) return void (await this.#broadcastStatus());
+    this.#start(t, job.started_at ?? Date.now());
+    this.#toClient(t, { type: 'execution_error', data: executionErrorData(job) });
+    await this.#finish(job, t);
+  }
+
+  async #onCancelled(job: Job): Promise<void> {
+    const t = this.#trackedFor(job);
+    if (!t) return void (await this.#broadcastStatus());
+    if (!t.started) {
+      // Removed while waiting in the gateway: ComfyUI only updates the queue count.
+      this.#tracked.delete(job.id);
+      await this.#broadcastStatus();
+      return;
+    }
+    this.#toClient(t, { type: 'execution_interrupted', data: interruptedData(job) });
+    await this.#finish(job, t);
+  }
+}
+
+function send(c: Client, msg: unknown): void {
+  if (c.socket.readyState !== 1) return;
+  c.socket.send(JSON.stringify(msg));
+}
