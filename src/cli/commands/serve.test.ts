@@ -113,6 +113,31 @@ describe('comfy-cluster serve', () => {
     expect(r.stderr()).toBe('');
   });
 
+  it('--emulate n serves n emulated instances that turn healthy, and stops them on SIGTERM', async () => {
+    const dir = await tempDir();
+    const r = run(['serve', '--port', '0', '--emulate', '2', '--data-dir', dir], {
+      COMFY_CLUSTER_CONFIG: path.join(dir, 'never-written.json'),
+    });
+    const url = await listeningUrl(r);
+    const emulated = [
+      ...r.stdout().matchAll(/emulated ComfyUI instance at (http:\/\/[\d.:]+)/g),
+    ].map((m) => m[1]);
+    expect(emulated).toHaveLength(2);
+    let healthy = 0;
+    for (let i = 0; i < 100 && healthy < 2; i++) {
+      const body = (await (await fetch(`${url}/health`)).json()) as {
+        comfyui_instances: { healthy: boolean }[];
+      };
+      healthy = body.comfyui_instances.filter((x) => x.healthy).length;
+      if (healthy < 2) await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(healthy).toBe(2);
+    r.child.kill('SIGTERM');
+    expect(await r.exited).toBe(0);
+    // The emulated instances went with the gateway.
+    await expect(fetch(`${emulated[0]}/system_stats`)).rejects.toThrow();
+  });
+
   it('refuses 0.0.0.0 without an API key (exit 2, one line)', async () => {
     const dir = await tempDir();
     const r = run(['serve', '--listen', '0.0.0.0', '--port', '0', '--data-dir', dir]);

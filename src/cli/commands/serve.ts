@@ -8,6 +8,7 @@ interface ServeOptions {
   port: string;
   listen: string;
   instances?: string;
+  emulate?: string;
   config?: string;
   dataDir?: string;
   insecure?: boolean;
@@ -52,6 +53,10 @@ export function registerServeCommand(program: Command): void {
       '--instances <urls>',
       'quick start: only these instances (comma-separated URLs or host:port), not saved',
     )
+    .option(
+      '--emulate <n>',
+      'demo: also start n emulated ComfyUI instances (no GPU) and serve them, not saved',
+    )
     .option('--config <file>', 'comfyui_instances.json to use (env COMFY_CLUSTER_CONFIG)')
     .option('--data-dir <dir>', 'where the database lives (env COMFY_CLUSTER_DATA_DIR)')
     .option('--insecure', 'allow a non-loopback address without any API key')
@@ -64,16 +69,24 @@ export function registerServeCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  comfy-cluster serve --instances http://127.0.0.1:8188\n  comfy-cluster keys create --role admin && comfy-cluster serve --listen 0.0.0.0\n',
+      '\nExamples:\n  comfy-cluster serve --emulate 3\n  comfy-cluster serve --instances http://127.0.0.1:8188\n  comfy-cluster keys create --role admin && comfy-cluster serve --listen 0.0.0.0\n',
     )
     .action(async (opts: ServeOptions) => {
       let gateway: RunningGateway;
+      const emulators: { url: string; close(): Promise<void> }[] = [];
       let server: typeof import('../../api/server.js') | undefined;
       try {
         const port = parsePort(opts.port);
-        if (opts.instances !== undefined && opts.config !== undefined) {
+        const emulate = opts.emulate === undefined ? 0 : Number(opts.emulate);
+        if (!/^\d+$/.test(opts.emulate ?? '0') || emulate > 64) {
           throw new CliError(
-            '--instances and --config cannot be combined: --instances runs only the given instances',
+            `--emulate must be a whole number from 0 to 64 (got "${opts.emulate}")`,
+            ExitCode.usage,
+          );
+        }
+        if ((opts.instances !== undefined || emulate > 0) && opts.config !== undefined) {
+          throw new CliError(
+            '--instances/--emulate and --config cannot be combined: they run only the given instances',
             ExitCode.usage,
           );
         }
@@ -92,8 +105,14 @@ export function registerServeCommand(program: Command): void {
             ExitCode.usage,
           );
         }
-        const quickInstances =
-          opts.instances === undefined ? undefined : parseQuickInstances(opts.instances);
+        if (emulate > 0) {
+          const { startEmulator } = await import('../../emulator/index.js');
+          for (let i = 0; i < emulate; i++) emulators.push(await startEmulator({ port: 0 }));
+        }
+        const quickList = [opts.instances, ...emulators.map((e) => e.url)]
+          .filter((v): v is string => v !== undefined && v !== '')
+          .join(',');
+        const quickInstances = quickList === '' ? undefined : parseQuickInstances(quickList);
         // Loaded only now so other commands (and flag errors) do not pay for the HTTP stack.
         server = await import('../../api/server.js');
         gateway = await server.startGateway({
@@ -108,6 +127,7 @@ export function registerServeCommand(program: Command): void {
           app: { rateLimit: rateLimit === 0 ? false : { max: rateLimit, windowMs: 60_000 } },
         });
       } catch (err) {
+        await Promise.allSettled(emulators.map((e) => e.close()));
         if (err instanceof QuickInstancesError)
           fail('serve', new CliError(err.message, ExitCode.usage));
         if (server && err instanceof server.GatewayStartError) {
@@ -118,6 +138,7 @@ export function registerServeCommand(program: Command): void {
         }
         fail('serve', err);
       }
+      for (const e of emulators) process.stdout.write(`emulated ComfyUI instance at ${e.url}\n`);
       process.stdout.write(
         `comfy-cluster listening on ${gateway.url} (API docs: ${gateway.url}/docs, health: ${gateway.url}/health)\n`,
       );
@@ -134,10 +155,15 @@ export function registerServeCommand(program: Command): void {
             process.exit(ExitCode.failed);
           }, SHUTDOWN_LIMIT_MS);
           limit.unref();
-          void gateway.close().then(resolve, (err: unknown) => {
-            process.stderr.write(`comfy-cluster serve: error while stopping: ${String(err)}\n`);
-            resolve();
-          });
+          void gateway
+            .close()
+            .then(
+              () => Promise.allSettled(emulators.map((e) => e.close())),
+              (err: unknown) => {
+                process.stderr.write(`comfy-cluster serve: error while stopping: ${String(err)}\n`);
+              },
+            )
+            .then(() => resolve());
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
