@@ -16,7 +16,11 @@ import { configRoutes } from './routes/config/index.js';
 import { eventsRoutes } from './routes/events/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { instancesRoutes } from './routes/instances/index.js';
+import { type JobLayer, jobsRoutes } from './routes/jobs/index.js';
 import { metricsRoutes } from './routes/metrics/index.js';
+import { seedRoutes } from './routes/seed/index.js';
+import { templatesRoutes } from './routes/templates/index.js';
+import { registerDashboard } from './static/dashboard.js';
 import type {} from './types.js';
 import { schemaValidatorCompiler } from './validation/schema-validator.js';
 
@@ -172,4 +176,43 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
       : { maxBufferedBytes: options.events.maxBufferedBytes }),
   });
   return app;
+}
+
+/** Options of {@link registerJobApi}. */
+export interface JobApiOptions {
+  /** Hosts URL inputs may be fetched from (default none: URL inputs are off). */
+  allowInputHosts?: readonly string[];
+  /** Longest `wait=true` (default 600 s). */
+  maxWaitMs?: number;
+  /** The built dashboard (default dist/web); false serves none. */
+  dashboardDir?: string | false;
+}
+
+/**
+ * Registers the job API over a job layer (jobs, templates, the seed's async routes, job metrics)
+ * and the dashboard at `/`. Call before the app is ready.
+ *
+ * @example
+ * const app = await buildApp(deps, options);
+ * await registerJobApi(app, layer);
+ * await app.listen({ port: 8190 });
+ */
+export async function registerJobApi(
+  app: FastifyInstance,
+  layer: JobLayer,
+  options: JobApiOptions = {},
+): Promise<void> {
+  await app.register(jobsRoutes, {
+    layer,
+    ...(options.allowInputHosts ? { allowInputHosts: options.allowInputHosts } : {}),
+    ...(options.maxWaitMs === undefined ? {} : { maxWaitMs: options.maxWaitMs }),
+  });
+  await app.register(templatesRoutes, { layer });
+  await app.register(seedRoutes, { layer });
+  if (options.dashboardDir !== false) {
+    await registerDashboard(
+      app,
+      options.dashboardDir === undefined ? {} : { dir: options.dashboardDir },
+    );
+  }
 }
