@@ -504,6 +504,62 @@ describe('drop-in: queue, interrupt and cancel are scoped to the client', () => 
     expect((await history(id))?.status).toMatchObject({ status_str: 'error', completed: false });
   });
 
+  it('forwards per-node messages of the instance: executing per node, progress_state, executed with gateway names', async () => {
+    const clientId = `c-${randomUUID()}`;
+    const s = await socket(clientId);
+    const wf = workflow('load_scale_invert_save.json');
+    (wf['1'] as { inputs: Record<string, unknown> }).inputs.image = 'gw_upload.png';
+    (wf['2'] as { inputs: Record<string, unknown> }).inputs.scale_by = 1.5;
+    const id = await run(s, clientId, wf);
+    const msgs = s.forPrompt(id);
+    const nodes = msgs
+      .filter((m) => m.type === 'executing' && m.data.node !== null)
+      .map((m) => m.data.node);
+    expect(nodes).toEqual(['1', '2', '3', '4']);
+    expect(msgs.some((m) => m.type === 'progress_state')).toBe(true);
+    const executed = msgs.filter((m) => m.type === 'executed');
+    expect(executed).toHaveLength(1);
+    const out = executed[0]?.data.output as { images: FileEntry[] };
+    const img = out.images[0];
+    if (!img) throw new Error('no image in executed');
+    expect(img.subfolder.startsWith('jobs/')).toBe(true);
+    const view = await call(
+      base,
+      'GET',
+      `/view?filename=${img.filename}&subfolder=${img.subfolder}&type=output`,
+    );
+    expect(view.status).toBe(200);
+    expect(msgs.map((m) => m.type).slice(0, 2)).toEqual(['execution_start', 'execution_cached']);
+  });
+
+  it('forwards previews as binary type 1, or type 4 with metadata to a client that negotiated it', async () => {
+    const plain = `c-${randomUUID()}`;
+    const s1 = await socket(plain);
+    const id1 = await run(s1, plain, workflow('save_image_websocket.json'));
+    expect(s1.binary.length).toBeGreaterThan(0);
+    expect(s1.binary.every((b) => b.readUInt32BE(0) === 1)).toBe(true);
+    expect(s1.binary[0]?.subarray(8, 12).toString('latin1')).toBe('\x89PNG');
+    expect(s1.forPrompt(id1).at(-1)?.type).toBe('executing');
+
+    const meta = `c-${randomUUID()}`;
+    const s2 = await socket(meta);
+    s2.send({ type: 'feature_flags', data: { supports_preview_metadata: true } });
+    await s2.waitFor((m) => m.type === 'feature_flags', 5_000, 'feature_flags');
+    const wf = workflow('save_image_websocket.json');
+    (wf['1'] as { inputs: Record<string, unknown> }).inputs.color = 254;
+    const id2 = await run(s2, meta, wf);
+    expect(s2.binary.length).toBeGreaterThan(0);
+    const frame = s2.binary[0] as Buffer;
+    expect(frame.readUInt32BE(0)).toBe(4);
+    const len = frame.readUInt32BE(4);
+    const json = JSON.parse(frame.subarray(8, 8 + len).toString('utf8')) as {
+      prompt_id: string;
+      node_id: string;
+    };
+    expect(json.prompt_id).toBe(id2);
+    expect(json.node_id).toBe('2');
+  });
+
   it('/api/ws works and answers feature_flags when the client sends them first', async () => {
     const s = await socket(undefined, '/api');
     const sid = s.messages[0]?.data.sid;

@@ -54,6 +54,31 @@ export function gatewayFileEntry(
   };
 }
 
+/**
+ * An `executed` output of an instance with its output files renamed to where the gateway will
+ * serve them (`jobs/<job id>/<instance subfolder>`); temp files and values are left as they are.
+ */
+export function gatewayOutputValue(jobId: string, output: unknown): unknown {
+  if (!isObject(output)) return output;
+  const out: Record<string, unknown> = {};
+  for (const [key, list] of Object.entries(output)) {
+    out[key] = Array.isArray(list)
+      ? list.map((item) => {
+          if (!isObject(item) || item.type !== 'output' || typeof item.filename !== 'string') {
+            return item;
+          }
+          const sub = String(item.subfolder ?? '').replace(/^\/+|\/+$/g, '');
+          return {
+            ...item,
+            filename: path.posix.basename(item.filename),
+            subfolder: `${JOB_OUTPUT_FOLDER}/${jobId}${sub === '' ? '' : `/${sub}`}`,
+          };
+        })
+      : list;
+  }
+  return out;
+}
+
 /** `outputs` of a history record: node id → output key → list, files pointing at the gateway. */
 export function outputsDict(
   job: Job,

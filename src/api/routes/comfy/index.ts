@@ -129,7 +129,11 @@ export async function comfyRoutes(
     const c = await services.jobs.countByStatus();
     return c.pending + c.processing;
   };
-  const hub = new ComfyWsHub({ bus, queueRemaining });
+  const hub = new ComfyWsHub({
+    bus,
+    queueRemaining,
+    instanceEvents: (id) => fleet.monitor.connectionFor(id)?.events,
+  });
   app.addHook('onClose', async () => hub.close());
 
   renderErrorsWith(app, comfyErrorRenderer);

@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
+import {
+  encodePreviewFrame,
+  encodePreviewWithMetadataFrame,
+} from '../../../comfy/binary-frames.js';
+import type { ComfyEvent } from '../../../comfy/index.js';
 import type { Job, JobOutput } from '../../../jobs/index.js';
 import type { JobEvents, JobProgressEvent } from '../../../scheduler/dispatch/index.js';
 import type { EventBus } from '../../../store/index.js';
 import {
   comfyMetaOf,
   executionErrorData,
+  gatewayOutputValue,
   interruptedData,
   outputsDict,
   promptIdOf,
@@ -27,12 +33,24 @@ interface Client {
   /** API key id of the socket's caller; null when anonymous (sees its client id's prompts). */
   keyId: string | null;
   sawFirstMessage: boolean;
+  /** The client declared `supports_preview_metadata` (previews as binary type 4). */
+  previewMetadata: boolean;
+}
+
+/** An instance's event stream as the hub reads it (the monitor's socket, which our prompts use). */
+export interface InstanceEventSource {
+  on(event: 'message', listener: (e: ComfyEvent) => void): () => void;
 }
 
 interface Tracked {
   clientId: string | null;
   owner: string | null;
   promptId: string;
+  jobId: string;
+  /** Per-node messages came from the instance (the job-event fallback stays quiet). */
+  live: boolean;
+  cachedSent: boolean;
+  executedNodes: Set<string>;
   /** The `status` for leaving the gateway queue was sent. */
   counted: boolean;
   started: boolean;
@@ -58,14 +76,25 @@ export class ComfyWsHub {
   readonly #tracked = new Map<string, Tracked>();
   readonly #queueRemaining: () => Promise<number>;
   readonly #offs: Array<() => void> = [];
+  readonly #instanceEvents: ((instanceId: string) => InstanceEventSource | undefined) | undefined;
+  readonly #streams = new Map<string, { source: InstanceEventSource; off: () => void }>();
   /** Events are handled one after another so that messages keep their order. */
   #chain: Promise<void> = Promise.resolve();
 
-  constructor(options: { bus: EventBus<JobEvents>; queueRemaining: () => Promise<number> }) {
+  constructor(options: {
+    bus: EventBus<JobEvents>;
+    queueRemaining: () => Promise<number>;
+    /** The instance's event stream (per-node messages and previews of our prompts there). */
+    instanceEvents?: (instanceId: string) => InstanceEventSource | undefined;
+  }) {
     this.#queueRemaining = options.queueRemaining;
+    this.#instanceEvents = options.instanceEvents;
     const bus = options.bus;
     const serial = <T>(fn: (e: T) => Promise<void> | void) => {
       return (e: T) => {
+        // Subscribe to the instance at once, before its first message for this job can arrive.
+        const instance = instanceOf(e);
+        if (instance !== null) this.#follow(instance);
         this.#chain = this.#chain.then(() => fn(e)).catch(() => undefined);
       };
     };
@@ -112,6 +141,8 @@ export class ComfyWsHub {
   /** Stops listening and closes every socket. */
   close(): void {
     for (const off of this.#offs.splice(0)) off();
+    for (const { off } of this.#streams.values()) off();
+    this.#streams.clear();
     for (const set of this.#clients.values()) {
       for (const c of set) c.socket.close(1001, 'gateway shutting down');
     }
@@ -127,7 +158,13 @@ export class ComfyWsHub {
       options.clientId !== null && options.clientId !== ''
         ? options.clientId
         : randomUUID().replaceAll('-', '');
-    const client: Client = { sid, socket, keyId: options.keyId, sawFirstMessage: false };
+    const client: Client = {
+      sid,
+      socket,
+      keyId: options.keyId,
+      sawFirstMessage: false,
+      previewMetadata: false,
+    };
     let set = this.#clients.get(sid);
     if (!set) {
       set = new Set();
@@ -156,6 +193,11 @@ export class ComfyWsHub {
         typeof msg === 'object' &&
         (msg as { type?: unknown }).type === 'feature_flags'
       ) {
+        const flags = (msg as { data?: unknown }).data;
+        client.previewMetadata =
+          flags !== null &&
+          typeof flags === 'object' &&
+          (flags as Record<string, unknown>).supports_preview_metadata === true;
         send(client, { type: 'feature_flags', data: SERVER_FEATURE_FLAGS });
       }
     });
@@ -182,6 +224,10 @@ export class ComfyWsHub {
       clientId: meta.client_id,
       owner: job.owner,
       promptId: promptIdOf(job),
+      jobId: job.id,
+      live: false,
+      cachedSent: false,
+      executedNodes: new Set(),
       counted: false,
       started: false,
       lastNode: null,
@@ -211,10 +257,136 @@ export class ComfyWsHub {
     if (t.started) return;
     t.started = true;
     this.#toClient(t, { type: 'execution_start', data: { prompt_id: t.promptId, timestamp: at } });
+  }
+
+  /** execution_start, then execution_cached (the instance's list, or none known). */
+  #cached(t: Tracked, at: number, nodes: unknown[] = []): void {
+    this.#start(t, at);
+    if (t.cachedSent) return;
+    t.cachedSent = true;
     this.#toClient(t, {
       type: 'execution_cached',
-      data: { nodes: [], prompt_id: t.promptId, timestamp: at },
+      data: { nodes, prompt_id: t.promptId, timestamp: at },
     });
+  }
+
+  /** Follows an instance's event stream (again after its connection was replaced). */
+  #follow(instanceId: string): void {
+    const source = this.#instanceEvents?.(instanceId);
+    const have = this.#streams.get(instanceId);
+    if (!source || have?.source === source) return;
+    have?.off();
+    const off = source.on('message', (e) => {
+      const promptId = e.promptId;
+      if (promptId === undefined) return;
+      const t = this.#tracked.get(promptId);
+      if (!t) return;
+      this.#chain = this.#chain.then(() => this.#onInstance(t, e)).catch(() => undefined);
+    });
+    this.#streams.set(instanceId, { source, off });
+  }
+
+  /**
+   * A message of one of our prompts on its instance: per-node messages and previews are
+   * forwarded (prompt_id rewritten, output files pointing at the gateway); the start and the end
+   * come from the job events, so that the history record is stored before they are sent.
+   */
+  #onInstance(t: Tracked, e: ComfyEvent): void {
+    if (!this.#tracked.has(t.jobId)) return; // finished meanwhile
+    const now = Date.now();
+    if (e.type === 'binary' && !e.unknown) {
+      const f = e.frame;
+      if (f.kind !== 'preview' && f.kind !== 'preview_with_metadata') return;
+      t.live = true;
+      this.#cached(t, now);
+      const metadata =
+        f.kind === 'preview_with_metadata'
+          ? { ...f.metadata, prompt_id: t.promptId }
+          : {
+              node_id: t.lastNode ?? '',
+              prompt_id: t.promptId,
+              display_node_id: t.lastNode ?? '',
+              parent_node_id: null,
+              real_node_id: t.lastNode ?? '',
+              image_type: f.mime,
+            };
+      this.#binaryToClient(t, f.image, f.mime, metadata);
+      return;
+    }
+    if (e.unknown) return;
+    switch (e.type) {
+      case 'execution_start':
+        this.#start(t, now);
+        return;
+      case 'execution_cached':
+        this.#cached(t, now, e.data.nodes);
+        return;
+      case 'executing': {
+        const node = e.data.node;
+        if (node === null || node === undefined) return;
+        t.live = true;
+        this.#cached(t, now);
+        t.lastNode = node;
+        this.#toClient(t, {
+          type: 'executing',
+          data: { node, display_node: e.data.display_node ?? node, prompt_id: t.promptId },
+        });
+        return;
+      }
+      case 'progress':
+        t.live = true;
+        this.#cached(t, now);
+        this.#toClient(t, { type: 'progress', data: { ...e.data, prompt_id: t.promptId } });
+        return;
+      case 'progress_state': {
+        t.live = true;
+        this.#cached(t, now);
+        const nodes: Record<string, unknown> = {};
+        for (const [id, n] of Object.entries(e.data.nodes ?? {})) {
+          nodes[id] = { ...n, prompt_id: t.promptId };
+        }
+        this.#toClient(t, { type: 'progress_state', data: { prompt_id: t.promptId, nodes } });
+        return;
+      }
+      case 'executed': {
+        t.live = true;
+        this.#cached(t, now);
+        const node = e.data.node;
+        t.executedNodes.add(node);
+        this.#toClient(t, {
+          type: 'executed',
+          data: {
+            node,
+            display_node: e.data.display_node ?? node,
+            output: gatewayOutputValue(t.jobId, e.data.output),
+            prompt_id: t.promptId,
+          },
+        });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #binaryToClient(
+    t: Tracked,
+    image: Uint8Array,
+    mime: 'image/png' | 'image/jpeg',
+    metadata: Parameters<typeof encodePreviewWithMetadataFrame>[1],
+  ): void {
+    if (t.clientId === null) return;
+    const set = this.#clients.get(t.clientId);
+    if (!set) return;
+    for (const c of set) {
+      if (c.keyId !== null && t.owner !== null && c.keyId !== t.owner) continue;
+      if (c.socket.readyState !== 1) continue;
+      c.socket.send(
+        c.previewMetadata
+          ? encodePreviewWithMetadataFrame(image, metadata)
+          : encodePreviewFrame(image, mime),
+      );
+    }
   }
 
   #executing(t: Tracked, node: string): void {
@@ -244,13 +416,13 @@ export class ComfyWsHub {
       if (t) t.counted = true;
       await this.#broadcastStatus();
     }
-    if (t && job.phase === 'running') this.#start(t, Date.now());
+    if (t && job.phase === 'running') this.#start(t, job.started_at ?? Date.now());
   }
 
   #onProgress(e: JobProgressEvent): void {
     const t = this.#tracked.get(e.job_id);
-    if (!t) return;
-    this.#start(t, Date.now());
+    if (!t || t.live) return;
+    this.#cached(t, Date.now());
     const node = e.progress.node;
     if (node === null) return;
     this.#executing(t, node);
@@ -271,8 +443,9 @@ export class ComfyWsHub {
   async #onCompleted(job: Job, outputs: JobOutput[]): Promise<void> {
     const t = this.#trackedFor(job);
     if (!t) return void (await this.#broadcastStatus());
-    this.#start(t, job.started_at ?? Date.now());
+    this.#cached(t, job.started_at ?? Date.now());
     for (const [node, output] of Object.entries(outputsDict(job, outputs))) {
+      if (t.executedNodes.has(node)) continue;
       this.#executing(t, node);
       this.#toClient(t, {
         type: 'executed',
@@ -289,7 +462,7 @@ export class ComfyWsHub {
   async #onFailed(job: Job): Promise<void> {
     const t = this.#trackedFor(job);
     if (!t) return void (await this.#broadcastStatus());
-    this.#start(t, job.started_at ?? Date.now());
+    this.#cached(t, job.started_at ?? Date.now());
     this.#toClient(t, { type: 'execution_error', data: executionErrorData(job) });
     await this.#finish(job, t);
   }
@@ -306,6 +479,13 @@ export class ComfyWsHub {
     this.#toClient(t, { type: 'execution_interrupted', data: interruptedData(job) });
     await this.#finish(job, t);
   }
+}
+
+function instanceOf(e: unknown): string | null {
+  if (e === null || typeof e !== 'object') return null;
+  const r = e as { job?: { instance_id?: unknown }; instance_id?: unknown };
+  const id = r.job?.instance_id ?? r.instance_id;
+  return typeof id === 'string' ? id : null;
 }
 
 function send(c: Client, msg: unknown): void {
