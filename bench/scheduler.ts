@@ -82,6 +82,8 @@ interface Result {
   policy: string;
   makespan: number;
   ratio: number;
+  /** makespan ÷ the bound recomputed from the run times measured in this run. */
+  measuredRatio: number;
   p50: number;
   p95: number;
   util: Record<string, number>;
@@ -111,10 +113,19 @@ function summarise(
     util[inst.id] = mine.reduce((n, t) => n + (t.end - t.start), 0) / makespan;
     jobs[inst.id] = mine.length;
   }
+  // The emulator also spends real CPU (pixels, PNG encoding, contention for the cores), which
+  // the nominal bound leaves out. Measured work: each job's run time × its instance's speed.
+  const speedOf = new Map(w.instances.map((i) => [i.id, i.speed]));
+  const totalSpeed = w.instances.reduce((n, i) => n + i.speed * i.max_concurrent, 0);
+  const measuredWork = timings.reduce(
+    (n, t) => n + (t.end - t.start) * (speedOf.get(t.instance) ?? 1),
+    0,
+  );
   return {
     policy,
     makespan,
     ratio: makespan / bound,
+    measuredRatio: makespan / Math.max(bound, measuredWork / totalSpeed),
     p50: percentile(waits, 0.5),
     p95: percentile(waits, 0.95),
     util,
@@ -241,7 +252,7 @@ function row(r: Result, ids: string[]): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const util = ids.map((id) => `${Math.round((r.util[id] ?? 0) * 100)}%`.padStart(5)).join(' ');
   const jobs = ids.map((id) => String(r.jobs[id] ?? 0).padStart(4)).join(' ');
-  return `${r.policy.padEnd(30)} ${r.ratio.toFixed(3).padStart(6)} ${s(r.makespan).padStart(8)} ${s(r.p50).padStart(8)} ${s(r.p95).padStart(8)}   ${util}   ${jobs}   ${r.done}`;
+  return `${r.policy.padEnd(30)} ${r.ratio.toFixed(3).padStart(6)} ${r.measuredRatio.toFixed(3).padStart(7)} ${s(r.makespan).padStart(8)} ${s(r.p50).padStart(8)} ${s(r.p95).padStart(8)}   ${util}   ${jobs}   ${r.done}`;
 }
 
 export async function main(): Promise<void> {
@@ -262,7 +273,10 @@ export async function main(): Promise<void> {
     `${count} jobs on ${w.instances.map((i) => `${i.id} (${i.speed}×)`).join(', ')}; time scale ${scale} (emulator speed = instance speed × ${scale}); lower bound ${(bound / 1000).toFixed(1)} s\n`,
   );
   process.stdout.write(
-    `${'policy'.padEnd(30)} ${'ratio'.padStart(6)} ${'makespan'.padStart(8)} ${'wait p50'.padStart(8)} ${'wait p95'.padStart(8)}   utilisation ${ids.join(' / ')}   jobs per instance   done\n`,
+    '(ratio: makespan ÷ the nominal lower bound; ≈ratio*: ÷ the bound from the run times measured in that run, emulator CPU included)\n',
+  );
+  process.stdout.write(
+    `${'policy'.padEnd(30)} ${'ratio'.padStart(6)} ${'≈ratio*'.padStart(7)} ${'makespan'.padStart(8)} ${'wait p50'.padStart(8)} ${'wait p95'.padStart(8)}   utilisation ${ids.join(' / ')}   jobs per instance   done\n`,
   );
   const results: Result[] = [];
   for (const strategy of STRATEGIES) {
@@ -280,7 +294,7 @@ export async function main(): Promise<void> {
   if (ours) {
     const ahead = seeds.every((s) => ours.makespan < s.makespan);
     process.stdout.write(
-      `default (fastest_completion): ${ours.ratio.toFixed(3)} × the bound (goal ≤ 1.05); ${ahead ? 'ahead of' : 'NOT ahead of'} both seed baselines\n`,
+      `default (fastest_completion): ${ours.ratio.toFixed(3)} × the nominal bound, ${ours.measuredRatio.toFixed(3)} × the measured one (goal ≤ 1.05); ${ahead ? 'ahead of' : 'NOT ahead of'} both seed baselines\n`,
     );
   }
 }
