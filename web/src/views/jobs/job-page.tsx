@@ -7,6 +7,7 @@ import { toast } from '../../components/toasts.js';
 import { formatBytes, formatDuration, formatTime } from '../../state/format.js';
 import { useJobStream } from '../../state/job-stream.js';
 import { useJob } from '../../state/jobs-queries.js';
+import { useInstances } from '../../state/queries.js';
 import { keys } from '../../state/query-keys.js';
 import { navigate } from '../../state/router.js';
 import { JobsUnavailable, jobTimes } from './jobs-page.js';
@@ -63,6 +64,7 @@ export function JobPage({ id }: { id: string }) {
   const qc = useQueryClient();
   const job = useJob(id);
   const timeline = useJobStream(id);
+  const instances = useInstances();
   const [busy, setBusy] = useState(false);
   const [showWorkflow, setShowWorkflow] = useState(false);
 
@@ -164,7 +166,13 @@ export function JobPage({ id }: { id: string }) {
         <div>
           <dt>Instance</dt>
           <dd>
-            {j.instance_id ? <Link to={`/instances/${j.instance_id}`}>{j.instance_id}</Link> : '—'}
+            {j.instance_id ? (
+              <Link to={`/instances/${encodeURIComponent(j.instance_id)}`}>
+                {instances.data?.find((i) => i.id === j.instance_id)?.name ?? j.instance_id}
+              </Link>
+            ) : (
+              '—'
+            )}
           </dd>
         </div>
         <div>
