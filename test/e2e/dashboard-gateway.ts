@@ -4,24 +4,20 @@
  * Debian's Chromium driven by playwright-core.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { registerJobApi } from '../../src/api/app.js';
+import { type JobLayer, openJobLayer } from '../../src/api/routes/jobs/job-layer.js';
 import { type Harness, harness } from '../../src/api/testing/harness.js';
+import type { EventBus } from '../../src/store/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIST = path.join(ROOT, 'dist/web');
 const WEB_SRC = path.join(ROOT, 'web');
 export const ARTIFACTS = path.join(ROOT, 'artifacts/e2e');
 export const CHROMIUM = '/usr/bin/chromium';
-
-const TYPES: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-};
 
 /** True when Debian's chromium is installed (the browser tests need it). */
 export const hasChromium = existsSync(CHROMIUM);
@@ -51,8 +47,7 @@ export interface DashboardGateway {
 }
 
 /**
- * A gateway with `emulators` emulated instances that serves dist/web at / with index.html for
- * client routes (what the gateway itself must do; until it does, the test adds it here).
+ * A gateway with `emulators` emulated instances, its job layer, and the built dashboard.
  */
 export async function startDashboardGateway(
   emulators: number,
@@ -60,38 +55,32 @@ export async function startDashboardGateway(
 ): Promise<DashboardGateway> {
   await ensureDashboardBuilt();
   const h = await harness({ emulators, logLevel: 'warn', env });
+  let layer: JobLayer | undefined;
   try {
-    if (!h.app.hasRoute({ method: 'GET', url: '/' })) {
-      const indexHtml = await readFile(path.join(DIST, 'index.html'));
-      // Public like the gateway's own dashboard must be: the page asks for the key itself.
-      const serve = async (url: string) => {
-        const rel = decodeURIComponent(url.split('?')[0] ?? '/');
-        const file = path.join(DIST, path.normalize(rel));
-        if (rel.startsWith('/assets/') && file.startsWith(DIST) && existsSync(file)) {
-          return {
-            body: await readFile(file),
-            type: TYPES[path.extname(file)] ?? 'application/octet-stream',
-          };
-        }
-        return { body: indexHtml, type: 'text/html; charset=utf-8' };
-      };
-      for (const route of ['/', '/*']) {
-        h.app.get(route, { config: { access: 'public' } }, async (request, reply) => {
-          if (request.url.startsWith('/api/')) {
-            return reply.code(404).send({
-              error: { code: 'not_found', message: `no route ${request.url}`, details: null },
-            });
-          }
-          const { body, type } = await serve(request.url);
-          return reply.type(type).send(body);
-        });
-      }
-    }
+    // The gateway as `serve` builds it: the job layer (dispatcher, jobs, templates) and the
+    // dashboard at / with index.html for client routes.
+    layer = await openJobLayer({
+      store: h.store,
+      registry: h.registry,
+      monitor: h.monitor,
+      bus: h.bus as unknown as EventBus<Record<string, unknown>>,
+      dataDir: path.join(h.dir, 'data'),
+    });
+    await registerJobApi(h.app, layer, { dashboardDir: DIST });
     await h.app.listen({ host: '127.0.0.1', port: 0 });
     const address = h.app.server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    return { h, url: `http://127.0.0.1:${port}`, close: () => h.close() };
+    const opened = layer;
+    return {
+      h,
+      url: `http://127.0.0.1:${port}`,
+      close: async () => {
+        await opened.close();
+        await h.close();
+      },
+    };
   } catch (error) {
+    await layer?.close();
     await h.close();
     throw error;
   }

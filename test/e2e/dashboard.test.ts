@@ -211,17 +211,41 @@ describe('dashboard in a browser (Debian chromium)', () => {
     await screenshot(page, 'api-key-accepted');
   });
 
-  it('says clearly when the jobs API is not there', async () => {
-    await page.goto(`${gw.url}/jobs`);
-    const probe = await gw.h.app.inject({ url: '/api/v1/jobs' });
-    if (probe.statusCode === 404) {
-      await expect
-        .poll(() => page.getByText('Jobs API not available on this gateway.').count(), {
+  it('submits a job from the form, follows its progress to 100% and shows the output image', async () => {
+    const workflow = {
+      '1': {
+        class_type: 'EmptyImage',
+        inputs: { width: 64, height: 64, batch_size: 1, color: 16711680 },
+      },
+      '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'e2e' } },
+    };
+    await page.goto(`${gw.url}/jobs/new`);
+    await page.getByLabel('…or paste it').fill(JSON.stringify(workflow));
+    await page.getByRole('button', { name: 'Submit job' }).click();
+    await expect
+      .poll(() => new URL(page.url()).pathname, { timeout: 10_000 })
+      .toMatch(/^\/jobs\/[0-9a-f-]{36}$/);
+    const bar = page.getByRole('progressbar', { name: 'Job progress' });
+    await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 20_000 }).toBe('100');
+    const img = page.getByRole('img', { name: /^Output 0/ });
+    await expect
+      .poll(
+        () =>
+          img
+            .evaluate((el: unknown) => {
+              const image = el as { complete: boolean; naturalWidth: number };
+              return image.complete ? image.naturalWidth : 0;
+            })
+            .catch(() => 0),
+        {
           timeout: 10_000,
-        })
-        .toBe(1);
-    } else {
-      await expect.poll(() => page.getByRole('table', { name: 'Jobs' }).count()).toBe(1);
-    }
+        },
+      )
+      .toBe(64);
+    await screenshot(page, 'job-completed');
+    await page.goto(`${gw.url}/jobs`);
+    await expect
+      .poll(() => page.locator('[data-job][data-status="completed"]').count(), { timeout: 10_000 })
+      .toBe(1);
   });
 });
