@@ -329,6 +329,43 @@ describe('drop-in: a prompt from submit to history', () => {
   });
 });
 
+describe('drop-in: mask upload', () => {
+  it('replaces the original alpha with the mask alpha (PNG), and a bad original writes nothing', async () => {
+    const original = png(8, 8, 5);
+    await upload('masked-src.png', original);
+    const mask = new PNG({ width: 8, height: 8 });
+    for (let i = 0; i < mask.data.length; i += 4)
+      mask.data[i + 3] = i < mask.data.length / 2 ? 0 : 255;
+    const form = new FormData();
+    form.append('image', new Blob([PNG.sync.write(mask)]), 'mask.png');
+    form.append(
+      'original_ref',
+      JSON.stringify({ filename: 'masked-src.png', subfolder: '', type: 'input' }),
+    );
+    const r = await call(base, 'POST', '/upload/mask', undefined, { raw: form });
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ name: 'mask.png', subfolder: '', type: 'input' });
+    const stored = PNG.sync.read(
+      (await call(base, 'GET', '/view?filename=mask.png&type=input')).bytes,
+    );
+    const src = PNG.sync.read(original);
+    expect(stored.data[3]).toBe(0);
+    expect(stored.data[stored.data.length - 1]).toBe(255);
+    expect([stored.data[0], stored.data[1], stored.data[2]]).toEqual([
+      src.data[0],
+      src.data[1],
+      src.data[2],
+    ]);
+
+    const bad = new FormData();
+    bad.append('image', new Blob([PNG.sync.write(mask)]), 'orphan-mask.png');
+    bad.append('original_ref', JSON.stringify({ filename: 'nope.png', type: 'input' }));
+    const r2 = await call(base, 'POST', '/api/upload/mask', undefined, { raw: bad });
+    expect(r2.status).toBe(200);
+    expect((await call(base, 'GET', '/view?filename=orphan-mask.png&type=input')).status).toBe(404);
+  });
+});
+
 describe('drop-in: validation answers in ComfyUI shapes', () => {
   it('unknown class, bad combo, missing upload, no prompt, bad prompt_id, bad JSON', async () => {
     const unknown = await call(base, 'POST', '/prompt', {

@@ -34,6 +34,7 @@ import {
 } from './comfy-shapes.js';
 import { ComfyFileFolders, folderType, splitAnnotation } from './file-folders.js';
 import { mergedModels, mergedObjectInfo, systemStats } from './fleet-info.js';
+import { applyMask } from './mask.js';
 import { serveFile } from './serve-file.js';
 import { ComfyWsHub, SERVER_FEATURE_FLAGS } from './ws-hub.js';
 
@@ -176,7 +177,13 @@ export async function comfyRoutes(
   const jobIdOf = (promptId: string): string => aliases.get(promptId) ?? promptId;
   const findJob = async (promptId: string): Promise<Job | undefined> => {
     const job = await service.get(jobIdOf(promptId)).catch(() => undefined);
-    return job && promptIdOf(job) === promptId ? job : undefined;
+    if (job) return promptIdOf(job) === promptId ? job : undefined;
+    if (!UUID.test(promptId)) return undefined;
+    // A client-chosen prompt_id from before a gateway restart: look among the recent jobs.
+    const recent = await service.list({ limit: 500 }).catch(() => ({ jobs: [] as Job[] }));
+    const hit = recent.jobs.find((j) => comfyMetaOf(j)?.prompt_id === promptId);
+    if (hit) aliases.set(promptId, hit.id);
+    return hit;
   };
   const listAll = async (status: readonly Job['status'][], max: number): Promise<Job[]> => {
     const out: Job[] = [];
@@ -555,11 +562,21 @@ export async function comfyRoutes(
     if (!type)
       return reply.code(400).send(promptError('invalid_type', `unknown type ${fields.type}`));
     const overwrite = fields.overwrite === 'true' || fields.overwrite === '1';
+    let bytes = file.bytes;
     if (mask) {
-      // The mask replaces the original's alpha: the gateway keeps the mask as given (documented).
+      const composed = await applyMask(folders, fields.original_ref, bytes);
+      // As ComfyUI: a bad or missing original still answers 200 with a name, but nothing is written.
+      if (!composed) {
+        return {
+          name: path.basename(file.filename),
+          subfolder: fields.subfolder ?? '',
+          type,
+        };
+      }
+      bytes = composed;
     }
     const answer = await folders.upload({
-      bytes: file.bytes,
+      bytes,
       filename: path.basename(file.filename),
       subfolder: fields.subfolder ?? '',
       type,

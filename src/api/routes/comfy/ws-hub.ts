@@ -203,6 +203,13 @@ export class ComfyWsHub {
     });
     const n = await this.#queueRemaining().catch(() => 0);
     send(client, { type: 'status', data: { status: { exec_info: { queue_remaining: n } }, sid } });
+    // As ComfyUI: a client reconnecting while its prompt runs learns the node (no prompt_id).
+    for (const t of this.#tracked.values()) {
+      if (t.clientId === sid && t.started && t.lastNode !== null) {
+        send(client, { type: 'executing', data: { node: t.lastNode } });
+        break;
+      }
+    }
     return sid;
   }
 
