@@ -55,35 +55,38 @@ async function until(predicate: () => boolean | Promise<boolean>, limitMs: numbe
 }
 
 describe('Dispatcher + JobService', () => {
-  it('spreads jobs over the instances, never more than max_concurrent + prefetch on one', async () => {
-    const emus = await Promise.all(
-      [0, 1, 2].map(() => emulator({ speed: 1, nodeDurations: { EmptyImage: 150 } })),
-    );
-    const gw = await gateway(emus, [], { scheduler: { strategy: 'least_loaded' } });
-    const onInstance = new Map<string, Set<string>>();
-    let worst = 0;
-    gw.bus.subscribe('*', (e) => {
-      if (!('job' in (e.payload as object))) return;
-      const job = (e.payload as { job: Job }).job;
-      for (const set of onInstance.values()) set.delete(job.id);
-      if (job.status === 'processing' && job.instance_id) {
-        const set = onInstance.get(job.instance_id) ?? new Set();
-        set.add(job.id);
-        onInstance.set(job.instance_id, set);
-        worst = Math.max(worst, set.size);
+  it.each(['round_robin', 'least_loaded', 'fastest_completion'] as const)(
+    '%s spreads jobs over the instances, never more than max_concurrent + prefetch on one',
+    async (strategy) => {
+      const emus = await Promise.all(
+        [0, 1, 2].map(() => emulator({ speed: 1, nodeDurations: { EmptyImage: 150 } })),
+      );
+      const gw = await gateway(emus, [], { scheduler: { strategy } });
+      const onInstance = new Map<string, Set<string>>();
+      let worst = 0;
+      gw.bus.subscribe('*', (e) => {
+        if (!('job' in (e.payload as object))) return;
+        const job = (e.payload as { job: Job }).job;
+        for (const set of onInstance.values()) set.delete(job.id);
+        if (job.status === 'processing' && job.instance_id) {
+          const set = onInstance.get(job.instance_id) ?? new Set();
+          set.add(job.id);
+          onInstance.set(job.instance_id, set);
+          worst = Math.max(worst, set.size);
+        }
+      });
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        ids.push((await gw.service.submit({ workflow: emptySave({ prefix: `s${i}` }) })).job.id);
       }
-    });
-    const ids: string[] = [];
-    for (let i = 0; i < 12; i++) {
-      ids.push((await gw.service.submit({ workflow: emptySave({ prefix: `s${i}` }) })).job.id);
-    }
-    const jobs = await Promise.all(ids.map((id) => finished(gw, id)));
-    expect(jobs.every((j) => j.status === 'completed')).toBe(true);
-    const used = new Set(jobs.map((j) => j.instance_id));
-    expect(used.size).toBe(3);
-    expect(worst).toBeLessThanOrEqual(2);
-    expect(worst).toBeGreaterThan(0);
-  });
+      const jobs = await Promise.all(ids.map((id) => finished(gw, id)));
+      expect(jobs.every((j) => j.status === 'completed')).toBe(true);
+      const used = new Set(jobs.map((j) => j.instance_id));
+      expect(used.size).toBe(3);
+      expect(worst).toBeLessThanOrEqual(2);
+      expect(worst).toBeGreaterThan(0);
+    },
+  );
 
   it('answers a submission with a pending job, its queue position and an estimate', async () => {
     const emu = await emulator({ speed: 1, nodeDurations: { EmptyImage: 300 } });
