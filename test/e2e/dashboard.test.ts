@@ -1,4 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import {
@@ -209,6 +210,45 @@ describe('dashboard in a browser (Debian chromium)', () => {
       .poll(() => card('emu0').getAttribute('data-status'), { timeout: 5_000 })
       .toBe('paused');
     await screenshot(page, 'api-key-accepted');
+  });
+
+  it('runs the upscale-image template with an attached image', async () => {
+    const png = new PNG({ width: 32, height: 24 });
+    png.data.fill(200);
+    await page.goto(`${gw.url}/jobs/new`);
+    await page.getByRole('button', { name: 'Template' }).click();
+    const select = page.getByLabel('Template', { exact: true });
+    await expect.poll(() => select.locator('option', { hasText: 'upscale-image' }).count()).toBe(1);
+    await select.selectOption('upscale-image');
+    await page.getByLabel(/^image/).setInputFiles({
+      name: 'small.png',
+      mimeType: 'image/png',
+      buffer: PNG.sync.write(png),
+    });
+    await page.getByLabel(/^scale/).fill('3');
+    await page.getByRole('button', { name: 'Submit job' }).click();
+    await expect
+      .poll(() => new URL(page.url()).pathname, { timeout: 10_000 })
+      .toMatch(/^\/jobs\/[0-9a-f-]{36}$/);
+    await expect
+      .poll(() => page.locator('[data-status]').first().getAttribute('data-status'), {
+        timeout: 20_000,
+      })
+      .toBe('completed');
+    const img = page.getByRole('img', { name: /^Output 0/ });
+    await expect
+      .poll(
+        () =>
+          img
+            .evaluate((el: unknown) => {
+              const image = el as { complete: boolean; naturalWidth: number };
+              return image.complete ? image.naturalWidth : 0;
+            })
+            .catch(() => 0),
+        { timeout: 10_000 },
+      )
+      .toBe(96);
+    expect(await page.getByText('upscale-image').count()).toBeGreaterThan(0);
   });
 
   it('submits a job from the form, follows its progress to 100% and shows the output image', async () => {
