@@ -287,5 +287,15 @@ describe('dashboard in a browser (Debian chromium)', () => {
     await expect
       .poll(() => page.locator('[data-job][data-status="completed"]').count(), { timeout: 10_000 })
       .toBe(1);
+    // A job another client submits shows up live, without a reload.
+    const other = await gw.h.app.inject({
+      method: 'POST',
+      url: '/api/v1/jobs',
+      payload: { workflow },
+    });
+    expect(other.statusCode).toBe(202);
+    await expect
+      .poll(() => page.locator('[data-job][data-status="completed"]').count(), { timeout: 10_000 })
+      .toBe(2);
   });
 });
