@@ -16,7 +16,7 @@ import { configRoutes } from './routes/config/index.js';
 import { eventsRoutes } from './routes/events/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { instancesRoutes } from './routes/instances/index.js';
-import { type JobLayer, jobsRoutes } from './routes/jobs/index.js';
+import { type JobLayer, jobsRoutes, registerJobMetrics } from './routes/jobs/index.js';
 import { metricsRoutes } from './routes/metrics/index.js';
 import { seedRoutes } from './routes/seed/index.js';
 import { templatesRoutes } from './routes/templates/index.js';
@@ -207,6 +207,8 @@ export async function registerJobApi(
     ...(options.allowInputHosts ? { allowInputHosts: options.allowInputHosts } : {}),
     ...(options.maxWaitMs === undefined ? {} : { maxWaitMs: options.maxWaitMs }),
   });
+  const offMetrics = registerJobMetrics(app.api.metrics, layer);
+  app.addHook('onClose', async () => offMetrics());
   await app.register(templatesRoutes, { layer });
   await app.register(seedRoutes, { layer });
   if (options.dashboardDir !== false) {

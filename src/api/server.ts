@@ -9,6 +9,7 @@ import {
   type HealthMonitorOptions,
 } from '../fleet/health/index.js';
 import {
+  configDir,
   type FleetEvents,
   type InstanceCreate,
   InstanceRegistry,
@@ -17,16 +18,18 @@ import {
 import {
   apiKeyRepository,
   defaultDataDir,
+  type EventBus,
   InProcessEventBus,
   openStore,
   STORE_FILE_NAME,
 } from '../store/index.js';
 import { defaultInstallDir, readSupervisorEnv } from '../supervisor/index.js';
-import { buildApp } from './app.js';
+import { buildApp, registerJobApi } from './app.js';
 import type { AuthMode } from './auth/authenticate.js';
 import type { AppOptions } from './context.js';
 import { createLogger, type LoggerOptions } from './logging/logger.js';
 import { withoutInstanceVariables } from './quick-instances.js';
+import { type JobLayer, openJobLayer } from './routes/jobs/index.js';
 
 /** Default address: this machine only. */
 export const DEFAULT_LISTEN = '127.0.0.1';
@@ -100,6 +103,17 @@ export interface GatewayOptions {
   /** Where log lines go besides LOG_DIRECTORY (default standard output). */
   logDestination?: LoggerOptions['destination'];
   monitor?: Partial<Omit<HealthMonitorOptions, 'fleet' | 'bus' | 'store' | 'logger'>>;
+  /**
+   * Template files, one JSON per template (default COMFY_CLUSTER_TEMPLATES, else
+   * `<config dir>/templates`; a missing folder is fine). Built-ins are always there.
+   */
+  templatesDir?: string;
+  /** Hosts URL inputs may be fetched from (default COMFY_CLUSTER_ALLOW_INPUT_HOSTS; none = off). */
+  allowInputHosts?: string[];
+  /** The built dashboard served at `/` (default dist/web); false serves none. */
+  dashboardDir?: string | false;
+  /** Longest `wait=true` in ms (default 600 000). */
+  maxWaitMs?: number;
 }
 
 /** A running gateway. */
@@ -108,6 +122,8 @@ export interface RunningGateway {
   url: string;
   registry: InstanceRegistry;
   monitor: HealthMonitor;
+  /** Job services, dispatcher and job service. */
+  jobs: JobLayer;
   /** Closes the server (streams included), the monitor, the registry, the store and the logs. */
   close(): Promise<void>;
 }
@@ -191,6 +207,34 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
     cleanups.push(() => monitor.close());
     monitor.start();
 
+    const templatesDir =
+      options.templatesDir ??
+      (env.COMFY_CLUSTER_TEMPLATES ||
+        path.join(
+          options.configFile ? path.dirname(path.resolve(options.configFile)) : configDir({ env }),
+          'templates',
+        ));
+    // Crash recovery runs here (jobs left processing are re-attached or requeued).
+    const jobs = await openJobLayer({
+      store,
+      registry,
+      monitor,
+      bus: bus as unknown as EventBus<Record<string, unknown>>,
+      dataDir,
+      templatesDir,
+      jobTimeoutMs: settings.job_timeout_ms,
+    });
+    cleanups.push(() => jobs.close());
+    for (const p of jobs.templates.problems) {
+      log.logger.warn({ template_problem: p }, 'template file skipped');
+    }
+    const allowInputHosts =
+      options.allowInputHosts ??
+      (env.COMFY_CLUSTER_ALLOW_INPUT_HOSTS ?? '')
+        .split(',')
+        .map((h) => h.trim())
+        .filter((h) => h !== '');
+
     const supervisorEnv = readSupervisorEnv(env).values;
     const app = await buildApp(
       {
@@ -199,6 +243,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
         store,
         apiKeys,
         logger: log.logger,
+        inFlight: (id) => jobs.dispatcher.fleet.inFlight(id).length,
         local: {
           enabled: supervisorEnv.enableComfyui === true,
           installDir: defaultInstallDir(env),
@@ -211,6 +256,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
       },
     );
     cleanups.push(() => app.close());
+    await registerJobApi(app, jobs, {
+      allowInputHosts,
+      ...(options.dashboardDir === undefined ? {} : { dashboardDir: options.dashboardDir }),
+      ...(options.maxWaitMs === undefined ? {} : { maxWaitMs: options.maxWaitMs }),
+    });
     try {
       await app.listen({ host, port });
     } catch (err) {
@@ -244,6 +294,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
       url,
       registry,
       monitor,
+      jobs,
       close: () => {
         closed ??= closeAll();
         return closed;

@@ -30,6 +30,7 @@ import { readSubmission } from './submission-body.js';
 
 export { mapJobError } from './error-mapping.js';
 export { JOB_EVENT_TYPES, type JobLayer, type JobLayerOptions, openJobLayer } from './job-layer.js';
+export { registerJobMetrics } from './job-metrics.js';
 export { jobView, outputView } from './job-view.js';
 
 /** Options of {@link jobsRoutes}. */

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { InjectOptions } from 'fastify';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../../testing/harness.js';
@@ -154,7 +155,7 @@ describe('jobs API', () => {
   });
 
   it('refuses bad submissions with the error shape, never a 5xx', async () => {
-    const cases: Array<[Parameters<typeof h.app.inject>[0], number, string]> = [
+    const cases: Array<[InjectOptions, number, string]> = [
       [
         {
           method: 'POST',
