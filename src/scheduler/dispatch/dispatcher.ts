@@ -13,7 +13,11 @@ import type { SchedulerJob } from '../types.js';
 import { type FleetMonitor, type FleetRegistry, FleetView } from './fleet-view.js';
 import { type JobEvents, publishJobState } from './job-events.js';
 import { JobRunner, type RunnerDeps, type RunnerOptions, type RunOutcome } from './job-runner.js';
-import { recoverProcessing } from './recovery.js';
+import { type RecoveryAction, recoverJob, recoverProcessing } from './recovery.js';
+
+/** A runner that lost track of its job (store error) hands it to recovery after this delay. */
+const REATTACH_DELAY_MS = 5_000;
+
 import { modelKeysOf, toSchedulerJob } from './scheduler-job.js';
 
 /** Pending jobs read per page when the queue is rebuilt at start. */
@@ -132,12 +136,7 @@ export class Dispatcher {
         hasInstance: (id) => this.fleet.has(id),
         bus: this.#o.bus,
       });
-      for (const a of actions) {
-        if (a.type === 'attach') {
-          this.#counters.recovered++;
-          this.#attach(a.job, a.lease, a.state === 'running');
-        }
-      }
+      for (const a of actions) this.#recovered(a);
     }
     await this.#loadPending();
     this.#state = 'running';
@@ -336,6 +335,9 @@ export class Dispatcher {
       this.#runners.delete(job.id);
       this.fleet.removeInFlight(instanceId, job.id);
     }
+    if (outcome.type === 'detached' && this.#state === 'running') {
+      this.#reattachLater(job.id, lease.attempt);
+    }
     if (outcome.type === 'requeued') {
       this.#counters.requeued++;
       this.enqueue(
@@ -344,6 +346,39 @@ export class Dispatcher {
       );
     }
     this.kick();
+  }
+
+  #recovered(a: RecoveryAction): void {
+    if (a.type === 'attach') {
+      this.#counters.recovered++;
+      this.#attach(a.job, a.lease, a.state === 'running');
+    } else if (a.type === 'requeued' && this.#state === 'running') {
+      this.enqueue(a.job);
+    }
+  }
+
+  /** Hands a job whose runner gave up on bookkeeping to recovery, after a pause. */
+  #reattachLater(jobId: string, attempt: number): void {
+    const timer = setTimeout(() => {
+      if (this.#state !== 'running') return;
+      this.#track(
+        (async () => {
+          const job = await this.#o.jobs.get(jobId);
+          if (job?.status !== 'processing' || job.attempts !== attempt) return;
+          const action = await recoverJob(
+            {
+              jobs: this.#o.jobs,
+              monitor: this.#o.monitor,
+              hasInstance: (id) => this.fleet.has(id),
+              bus: this.#o.bus,
+            },
+            job,
+          );
+          this.#recovered(action);
+        })(),
+      );
+    }, REATTACH_DELAY_MS);
+    timer.unref();
   }
 
   async #loadPending(): Promise<void> {

@@ -35,5 +35,11 @@ export {
   type WaitOptions,
 } from './job-service.js';
 export { DEFAULT_PROGRESS_INTERVAL_MS, ProgressWriter } from './progress-writer.js';
-export { leaseOf, type RecoveryAction, type RecoveryDeps, recoverProcessing } from './recovery.js';
+export {
+  leaseOf,
+  type RecoveryAction,
+  type RecoveryDeps,
+  recoverJob,
+  recoverProcessing,
+} from './recovery.js';
 export { modelKeysOf, toSchedulerJob } from './scheduler-job.js';

@@ -52,14 +52,21 @@ export async function recoverProcessing(deps: RecoveryDeps): Promise<RecoveryAct
   const worker = async () => {
     while (next < jobs.length) {
       const job = jobs[next++];
-      if (job) out.push(await recoverOne(deps, job));
+      if (job) out.push(await recoverJob(deps, job));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, deps.concurrency ?? 8) }, worker));
   return out;
 }
 
-async function recoverOne(deps: RecoveryDeps, job: Job): Promise<RecoveryAction> {
+/**
+ * Recovery of one processing job (see {@link recoverProcessing}); also used when a runner lost
+ * track of its job (a store error mid-attempt).
+ *
+ * @example
+ * const action = await recoverJob(deps, job);
+ */
+export async function recoverJob(deps: RecoveryDeps, job: Job): Promise<RecoveryAction> {
   const lease = leaseOf(job);
   if (!lease) return { type: 'skipped', job_id: job.id };
   const requeue = async (
