@@ -419,6 +419,29 @@ describe('drop-in: validation answers in ComfyUI shapes', () => {
     expect(noOutput.json).toMatchObject({ error: { type: 'prompt_no_outputs' } });
   });
 
+  it('runs the valid outputs of a partly invalid prompt: 200 with node_errors', async () => {
+    const clientId = `c-${randomUUID()}`;
+    const s = await socket(clientId);
+    const wf = {
+      ...workflow('empty_save.json'),
+      '3': { class_type: 'ImageInvert', inputs: {} },
+      '4': { class_type: 'SaveImage', inputs: { images: ['3', 0], filename_prefix: 'bad' } },
+    };
+    (wf['1'] as { inputs: Record<string, unknown> }).inputs.color = 4242;
+    const r = await call(base, 'POST', '/prompt', { client_id: clientId, prompt: wf });
+    expect(r.status, r.text).toBe(200);
+    const body = r.json as {
+      prompt_id: string;
+      node_errors: Record<string, { dependent_outputs: string[] }>;
+    };
+    expect(body.node_errors['3']?.dependent_outputs).toEqual(['4']);
+    await s.waitFor(isDone(body.prompt_id), 15_000, 'done');
+    const rec = await history(body.prompt_id);
+    expect(rec?.status.status_str).toBe('success');
+    expect(Object.keys(rec?.outputs ?? {})).toEqual(['2']);
+    expect(rec?.prompt[4]).toEqual(['2']);
+  });
+
   it('answers JSON errors on /api/jobs and ComfyUI statuses on /view', async () => {
     const nf = await call(base, 'GET', `/api/jobs/${randomUUID()}`);
     expect(nf.status).toBe(404);

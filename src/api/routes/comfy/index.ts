@@ -272,6 +272,12 @@ export async function comfyRoutes(
       string,
       { inputs?: Record<string, unknown> }
     >;
+    // As ComfyUI, outputs that failed validation are dropped and the others run (a 200 with
+    // node_errors): the failing output nodes leave the job's workflow.
+    const runs = new Set(v.outputs);
+    for (const e of Object.values(v.nodeErrors)) {
+      for (const out of e.dependent_outputs) if (!runs.has(out)) delete workflow[out];
+    }
     const inputs: Array<{ name: string; data: Uint8Array; node: string; input: string }> = [];
     for (const [id, node] of Object.entries(workflow)) {
       for (const [name, value] of Object.entries(node.inputs ?? {})) {
