@@ -65,6 +65,8 @@ export function JobPage({ id }: { id: string }) {
   const job = useJob(id);
   const timeline = useJobStream(id);
   const instances = useInstances();
+  const withNames = (text: string) =>
+    (instances.data ?? []).reduce((t, i) => t.replaceAll(`on ${i.id}`, `on ${i.name}`), text);
   const [busy, setBusy] = useState(false);
   const [showWorkflow, setShowWorkflow] = useState(false);
 
@@ -254,7 +256,7 @@ export function JobPage({ id }: { id: string }) {
           {timeline.entries.map((e) => (
             <li key={e.key}>
               <time>{formatTime(e.at)}</time> <strong>{e.type}</strong>{' '}
-              <span className="small muted">{e.summary}</span>
+              <span className="small muted">{withNames(e.summary)}</span>
             </li>
           ))}
         </ol>
