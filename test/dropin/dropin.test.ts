@@ -422,7 +422,7 @@ describe('drop-in: validation answers in ComfyUI shapes', () => {
   it('runs the valid outputs of a partly invalid prompt: 200 with node_errors', async () => {
     const clientId = `c-${randomUUID()}`;
     const s = await socket(clientId);
-    const wf = {
+    const wf: Record<string, { class_type: string; inputs: Record<string, unknown> }> = {
       ...workflow('empty_save.json'),
       '3': { class_type: 'ImageInvert', inputs: {} },
       '4': { class_type: 'SaveImage', inputs: { images: ['3', 0], filename_prefix: 'bad' } },
@@ -560,6 +560,9 @@ describe('drop-in: queue, interrupt and cancel are scoped to the client', () => 
     expect(types.at(-1)).toBe('executing');
     const err = s.forPrompt(id).find((m) => m.type === 'execution_error');
     expect(err?.data).toMatchObject({ prompt_id: id, node_id: '2', node_type: 'ImageToMask' });
+    // The instance's own data: what ran before the failure, and the failing node's inputs.
+    expect(err?.data.executed).toEqual(['1']);
+    expect(Object.keys(err?.data.current_inputs as object)).toContain('channel');
     expect(observer.forPrompt(id)).toEqual([]);
     expect((await history(id))?.status).toMatchObject({ status_str: 'error', completed: false });
   });

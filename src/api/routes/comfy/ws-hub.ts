@@ -51,6 +51,8 @@ interface Tracked {
   live: boolean;
   cachedSent: boolean;
   executedNodes: Set<string>;
+  /** The instance's own `execution_error` data (full: executed, current_inputs, ...). */
+  lastError: Record<string, unknown> | null;
   /** The `status` for leaving the gateway queue was sent. */
   counted: boolean;
   started: boolean;
@@ -235,6 +237,7 @@ export class ComfyWsHub {
       live: false,
       cachedSent: false,
       executedNodes: new Set(),
+      lastError: null,
       counted: false,
       started: false,
       lastNode: null,
@@ -371,6 +374,12 @@ export class ComfyWsHub {
         });
         return;
       }
+      case 'execution_error':
+        // Sent at the end (after the store has the failure); ExecutionBlocked does not end it.
+        if (e.data.exception_type !== 'ExecutionBlocked') {
+          t.lastError = { ...e.data, prompt_id: t.promptId };
+        }
+        return;
       default:
         return;
     }
@@ -470,7 +479,8 @@ export class ComfyWsHub {
     const t = this.#trackedFor(job);
     if (!t) return void (await this.#broadcastStatus());
     this.#cached(t, job.started_at ?? Date.now());
-    this.#toClient(t, { type: 'execution_error', data: executionErrorData(job) });
+    const data = t.lastError ?? executionErrorData(job);
+    this.#toClient(t, { type: 'execution_error', data });
     await this.#finish(job, t);
   }
 
