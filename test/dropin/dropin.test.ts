@@ -537,6 +537,61 @@ describe('drop-in: queue, interrupt and cancel are scoped to the client', () => 
     }
   }, 40_000);
 
+  it("whenever a status arrives, each of the client's prompts is in /queue or in /history", async () => {
+    const clientId = `c-${randomUUID()}`;
+    const s = await socket(clientId);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const wf = workflow('empty_save.json');
+      (wf['1'] as { inputs: Record<string, unknown> }).inputs.color = 5000 + i;
+      const r = await call(base, 'POST', '/prompt', { client_id: clientId, prompt: wf });
+      ids.push((r.json as { prompt_id: string }).prompt_id);
+    }
+    let seen = 0;
+    let checks = 0;
+    const deadline = Date.now() + 15_000;
+    while (!ids.every((id) => s.messages.some(isDone(id)))) {
+      if (Date.now() > deadline) throw new Error('prompts did not finish');
+      const statuses = s.messages.filter((m) => m.type === 'status').length;
+      if (statuses > seen) {
+        seen = statuses;
+        checks++;
+        const q = (await call(base, 'GET', '/queue')).json as {
+          queue_running: unknown[][];
+          queue_pending: unknown[][];
+        };
+        const queued = new Set([...q.queue_running, ...q.queue_pending].map((x) => x[1]));
+        const hist = (await call(base, 'GET', '/history?max_items=50')).json as Record<
+          string,
+          unknown
+        >;
+        for (const id of ids) expect(queued.has(id) || id in hist, `prompt ${id} lost`).toBe(true);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(checks).toBeGreaterThan(0);
+  });
+
+  it('pages /history (max_items, offset) and /api/jobs (limit, status, sort) as ComfyUI', async () => {
+    const newest = Object.keys((await call(base, 'GET', '/history?max_items=2')).json as object);
+    expect(newest).toHaveLength(2);
+    const all = Object.keys((await call(base, 'GET', '/history')).json as object);
+    expect(all.slice(-2)).toEqual(newest);
+    expect(
+      Object.keys((await call(base, 'GET', '/history?offset=1&max_items=1')).json as object),
+    ).toEqual([all[1]]);
+    const page = (await call(base, 'GET', '/api/jobs?status=completed&limit=2&sort_order=asc'))
+      .json as {
+      jobs: Array<{ status: string; create_time: number }>;
+      pagination: { offset: number; limit: number; total: number; has_more: boolean };
+    };
+    expect(page.jobs).toHaveLength(2);
+    expect(page.jobs.every((j) => j.status === 'completed')).toBe(true);
+    expect((page.jobs[0]?.create_time ?? 0) <= (page.jobs[1]?.create_time ?? 0)).toBe(true);
+    expect(page.pagination).toMatchObject({ offset: 0, limit: 2, has_more: true });
+    expect(page.pagination.total).toBeGreaterThan(2);
+  });
+
   it('POST /history delete hides the entry from that client only', async () => {
     const clientId = `c-${randomUUID()}`;
     const s = await socket(clientId);
