@@ -15,7 +15,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: ['test/contract/**', 'node_modules/**'],
+          exclude: ['test/contract/**', 'test/e2e/**', 'node_modules/**'],
         },
       },
       {
