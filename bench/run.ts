@@ -5,6 +5,8 @@
 const benchmarks: Record<string, () => Promise<void>> = {
   emulator: async () => (await import('./emulator.js')).main(),
   monitor: async () => (await import('./monitor.js')).main(),
+  scheduler: async () => (await import('./scheduler.js')).main(),
+  dispatch: async () => (await import('./dispatch.js')).main(),
 };
 
 const wanted = process.argv.slice(2);

@@ -94,3 +94,4 @@ export {
   type WorkloadJob,
   type WorkloadOptions,
 } from './workload.js';
+export * from './dispatch/index.js';
