@@ -208,6 +208,7 @@ export async function registerJobApi(
     ...(options.maxWaitMs === undefined ? {} : { maxWaitMs: options.maxWaitMs }),
   });
   const offMetrics = registerJobMetrics(app.api.metrics, layer);
+  layer.webhooks.registerMetrics(app.api.metrics.registry);
   app.addHook('onClose', async () => offMetrics());
   await app.register(templatesRoutes, { layer });
   await app.register(seedRoutes, { layer });

@@ -10,6 +10,7 @@ import { isFinished, JOB_STATUSES, type Job, type JobStatus } from '../../../job
 import { ANONYMOUS_ADMIN, type Principal } from '../../auth/principal.js';
 import { ApiError, validationFailed } from '../../errors.js';
 import { errorResponses } from '../../schemas.js';
+import { WebhookSender } from '../../webhooks/webhook-sender.js';
 import { parseRange } from './byte-range.js';
 import { mapJobError } from './error-mapping.js';
 import type { UrlInputPolicy } from './input-fetch.js';
@@ -125,7 +126,12 @@ export async function jobsRoutes(
   };
 
   const fullView = async (job: Job) =>
-    jobView(job, { outputs: (await service.outputs(job.id)).map((o) => outputView(job.id, o)) });
+    jobView(job, {
+      outputs: (await service.outputs(job.id)).map((o) => outputView(job.id, o)),
+      webhook: job.webhook_url
+        ? WebhookSender.latest(await service.events(job.id, { limit: 100_000 }))
+        : null,
+    });
 
   app.post(
     '/api/v1/jobs',

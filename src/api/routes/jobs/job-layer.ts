@@ -10,6 +10,8 @@ import {
 } from '../../../jobs/index.js';
 import { Dispatcher, type JobEvents, JobService } from '../../../scheduler/dispatch/index.js';
 import { type EventBus, InProcessEventBus, type Store } from '../../../store/index.js';
+import { loadWebhookSecret } from '../../webhooks/webhook-secret.js';
+import { WebhookSender } from '../../webhooks/webhook-sender.js';
 import { jobView, outputView } from './job-view.js';
 
 /** Job event types the API's event streams carry. */
@@ -39,6 +41,15 @@ export interface JobLayerOptions {
   retentionIntervalMs?: number;
   /** Re-attach jobs left processing (default true). */
   recover?: boolean;
+  /** Webhook signing secret (default: `<data dir>/webhook_secret`, created once). */
+  webhookSecret?: string;
+  /** Webhook retry timing (tests). */
+  webhooks?: {
+    baseDelayMs?: number;
+    maxDelayMs?: number;
+    maxAttempts?: number;
+    timeoutMs?: number;
+  };
 }
 
 /** The running job layer. */
@@ -49,6 +60,8 @@ export interface JobLayer {
   /** Job events as the dispatcher publishes them (stored job, ms times). */
   jobBus: InProcessEventBus<JobEvents>;
   templates: TemplateInstallReport;
+  /** Signed job webhooks. */
+  webhooks: WebhookSender;
   /** Stops retention and the dispatcher (jobs on instances stay processing for the next start). */
   close(): Promise<void>;
 }
@@ -98,7 +111,14 @@ export async function openJobLayer(options: JobLayerOptions): Promise<JobLayer> 
       ? {}
       : { defaults: { timeout_ms: options.jobTimeoutMs } }),
   });
+  const webhooks = new WebhookSender({
+    jobs: services.jobs,
+    bus: jobBus,
+    secret: await loadWebhookSecret(options.dataDir, options.webhookSecret),
+    ...options.webhooks,
+  });
   await dispatcher.start();
+  await webhooks.resume().catch(() => 0);
   const retain = () =>
     runRetention({
       ...services,
@@ -113,12 +133,14 @@ export async function openJobLayer(options: JobLayerOptions): Promise<JobLayer> 
     service,
     jobBus,
     templates,
+    webhooks,
     close: () => {
       closed ??= (async () => {
         clearInterval(timer);
         for (const off of offs) off();
         service.close();
         await dispatcher.stop();
+        await webhooks.close();
       })();
       return closed;
     },

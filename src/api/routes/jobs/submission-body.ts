@@ -89,6 +89,21 @@ export async function readSubmission(
       { path: '', message: 'must be an object' },
     ]);
   }
+  if (body.webhook_url !== undefined) {
+    let ok = false;
+    try {
+      const u = new URL(String(body.webhook_url));
+      ok =
+        typeof body.webhook_url === 'string' && (u.protocol === 'http:' || u.protocol === 'https:');
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      throw new ApiError('validation_failed', 'webhook_url must be an http(s) URL', [
+        { path: 'webhook_url', message: 'must be an http(s) URL' },
+      ]);
+    }
+  }
   if (Array.isArray(body.inputs)) {
     const inputs: unknown[] = [];
     for (const [i, inp] of body.inputs.entries()) {

@@ -34,6 +34,8 @@ export async function jobHarness(
     allowInputHosts?: string[];
     maxWaitMs?: number;
     templatesDir?: string;
+    webhookSecret?: string;
+    webhooks?: { baseDelayMs?: number; maxAttempts?: number };
   } = {},
 ): Promise<JobHarness> {
   const h = await harness({ emulators: 1, ...options });
@@ -57,6 +59,8 @@ export async function jobHarness(
       bus: h.bus as unknown as EventBus<Record<string, unknown>>,
       dataDir: path.join(h.dir, 'data'),
       ...(options.templatesDir ? { templatesDir: options.templatesDir } : {}),
+      ...(options.webhookSecret ? { webhookSecret: options.webhookSecret } : {}),
+      webhooks: { baseDelayMs: 20, ...options.webhooks },
     });
     await registerJobApi(h.app, layer, {
       dashboardDir: false,
