@@ -366,6 +366,30 @@ describe('drop-in: mask upload', () => {
   });
 });
 
+describe('drop-in: /view preview and channel', () => {
+  it('re-encodes as ComfyUI: preview=jpeg;80, webp otherwise, channel=rgb and a as PNG', async () => {
+    const src = png(12, 10, 9);
+    await upload('view-src.png', src);
+    const q = 'filename=view-src.png&type=input';
+    const jpeg = await call(base, 'GET', `/view?${q}&preview=jpeg;80`);
+    expect(jpeg.type).toBe('image/jpeg');
+    expect(jpeg.bytes.subarray(0, 2).toString('hex')).toBe('ffd8');
+    const webp = await call(base, 'GET', `/view?${q}&preview=gif`);
+    expect(webp.type).toBe('image/webp');
+    expect(webp.bytes.subarray(8, 12).toString('latin1')).toBe('WEBP');
+    const rgb = PNG.sync.read((await call(base, 'GET', `/view?${q}&channel=rgb`)).bytes);
+    const orig = PNG.sync.read(src);
+    expect(rgb.data[3]).toBe(255);
+    expect([rgb.data[0], rgb.data[1], rgb.data[2]]).toEqual([
+      orig.data[0],
+      orig.data[1],
+      orig.data[2],
+    ]);
+    const a = PNG.sync.read((await call(base, 'GET', `/view?${q}&channel=a`)).bytes);
+    expect([a.data[0], a.data[1], a.data[2], a.data[3]]).toEqual([0, 0, 0, orig.data[3]]);
+  });
+});
+
 describe('drop-in: validation answers in ComfyUI shapes', () => {
   it('unknown class, bad combo, missing upload, no prompt, bad prompt_id, bad JSON', async () => {
     const unknown = await call(base, 'POST', '/prompt', {

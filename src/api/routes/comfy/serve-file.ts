@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { mimeFromName } from '../../../jobs/index.js';
+import { viewTransform } from './view-transform.js';
 
 const DANGEROUS =
   /^(text\/html|text\/javascript|application\/javascript|text\/css|image\/svg\+xml|application\/xml|text\/xml|application\/xhtml\+xml)/;
@@ -22,6 +23,15 @@ export async function serveFile(
 ): Promise<unknown> {
   const st = await stat(file);
   const type = mimeFromName(name) ?? 'application/octet-stream';
+  const q = (request.query ?? {}) as { preview?: unknown; channel?: unknown };
+  if (type.startsWith('image/') && (q.preview !== undefined || (q.channel ?? 'rgba') !== 'rgba')) {
+    const t = await viewTransform(file, q).catch(() => undefined);
+    if (t) {
+      reply.header('Content-Type', t.type);
+      reply.header('Content-Disposition', `filename="${name.replaceAll('"', '')}"`);
+      return reply.send(t.bytes);
+    }
+  }
   const dangerous = DANGEROUS.test(type);
   reply.header('Content-Type', dangerous ? 'application/octet-stream' : type);
   reply.header(
