@@ -75,6 +75,8 @@ const comfyErrorRenderer: ErrorRenderer = (error, request, reply) => {
 /** Who is calling, for scoping: the API key when auth is on, else the ComfyUI client id. */
 interface Caller {
   keyId: string | null;
+  /** An admin key acts on and sees every prompt (as in the job API). */
+  admin: boolean;
   clientId: string | null;
 }
 
@@ -89,19 +91,23 @@ function callerOf(request: FastifyRequest, body?: unknown): Caller {
       : typeof fromBody === 'string' && fromBody !== ''
         ? fromBody
         : null;
-  return { keyId: p && !p.anonymous ? p.key_id : null, clientId };
+  return {
+    keyId: p && !p.anonymous ? p.key_id : null,
+    admin: p?.role === 'admin',
+    clientId,
+  };
 }
 
 /** A caller may act on its key's prompts (any prompt when anonymous), narrowed to its client id. */
 function owns(caller: Caller, job: Job): boolean {
-  if (caller.keyId !== null && job.owner !== caller.keyId) return false;
+  if (!visible(caller, job)) return false;
   if (caller.clientId === null) return true;
   return comfyMetaOf(job)?.client_id === caller.clientId;
 }
 
 /** Readers see a key's own jobs when auth is on; everything when anonymous (as ComfyUI). */
 function visible(caller: Caller, job: Job): boolean {
-  return caller.keyId === null || job.owner === caller.keyId;
+  return caller.admin || caller.keyId === null || job.owner === caller.keyId;
 }
 
 /**
