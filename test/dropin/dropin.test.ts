@@ -674,6 +674,35 @@ describe('drop-in: queue, interrupt and cancel are scoped to the client', () => 
     expect(msgs.map((m) => m.type).slice(0, 2)).toEqual(['execution_start', 'execution_cached']);
   });
 
+  it('serves a PreviewImage temp file from the instance that ran the job', async () => {
+    const clientId = `c-${randomUUID()}`;
+    const s = await socket(clientId);
+    const id = await run(s, clientId, {
+      '1': {
+        class_type: 'EmptyImage',
+        inputs: { width: 10, height: 6, batch_size: 1, color: 321 },
+      },
+      '2': { class_type: 'PreviewImage', inputs: { images: ['1', 0] } },
+    });
+    const executed = s.forPrompt(id).find((m) => m.type === 'executed');
+    const img = (executed?.data.output as { images: FileEntry[] } | undefined)?.images[0];
+    if (!img) throw new Error('no preview in executed');
+    expect(img.type).toBe('temp');
+    const view = await call(
+      base,
+      'GET',
+      `/view?filename=${img.filename}&subfolder=${img.subfolder}&type=temp`,
+    );
+    expect(view.status).toBe(200);
+    expect(view.type).toBe('image/png');
+    const decoded = PNG.sync.read(view.bytes);
+    expect([decoded.width, decoded.height]).toEqual([10, 6]);
+    expect(
+      (await call(base, 'GET', `/view?filename=nope.png&subfolder=${img.subfolder}&type=temp`))
+        .status,
+    ).toBe(404);
+  });
+
   it('forwards previews as binary type 1, or type 4 with metadata to a client that negotiated it', async () => {
     const plain = `c-${randomUUID()}`;
     const s1 = await socket(plain);

@@ -99,7 +99,7 @@ describe('ComfyUI shapes of a job', () => {
     expect(apiJob(job(), [file])).toMatchObject({ outputs_count: 1, previewable_outputs_count: 1 });
   });
 
-  it('executed outputs of an instance point at the gateway; temp entries unchanged', () => {
+  it('executed outputs of an instance point at the gateway (output and temp files)', () => {
     const out = gatewayOutputValue(JOB_ID, {
       images: [
         { filename: 'a.png', subfolder: 'x', type: 'output' },
@@ -110,7 +110,7 @@ describe('ComfyUI shapes of a job', () => {
     expect(out).toEqual({
       images: [
         { filename: 'a.png', subfolder: `jobs/${JOB_ID}/x`, type: 'output' },
-        { filename: 't.png', subfolder: '', type: 'temp' },
+        { filename: 't.png', subfolder: `jobs/${JOB_ID}`, type: 'temp' },
       ],
       text: ['hi'],
     });

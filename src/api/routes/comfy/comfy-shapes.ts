@@ -55,8 +55,9 @@ export function gatewayFileEntry(
 }
 
 /**
- * An `executed` output of an instance with its output files renamed to where the gateway will
- * serve them (`jobs/<job id>/<instance subfolder>`); temp files and values are left as they are.
+ * An `executed` output of an instance with its files renamed to where the gateway serves them:
+ * `jobs/<job id>/<instance subfolder>` (output files from the output store, temp files fetched
+ * from the instance that ran the job); values are left as they are.
  */
 export function gatewayOutputValue(jobId: string, output: unknown): unknown {
   if (!isObject(output)) return output;
@@ -64,7 +65,11 @@ export function gatewayOutputValue(jobId: string, output: unknown): unknown {
   for (const [key, list] of Object.entries(output)) {
     out[key] = Array.isArray(list)
       ? list.map((item) => {
-          if (!isObject(item) || item.type !== 'output' || typeof item.filename !== 'string') {
+          if (
+            !isObject(item) ||
+            (item.type !== 'output' && item.type !== 'temp') ||
+            typeof item.filename !== 'string'
+          ) {
             return item;
           }
           const sub = String(item.subfolder ?? '').replace(/^\/+|\/+$/g, '');

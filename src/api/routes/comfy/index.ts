@@ -627,10 +627,61 @@ export async function comfyRoutes(
       if (!hit?.stored_path) return reply.code(404).send();
       return serveFile(request, reply, services.outputStore.absolute(hit.stored_path), base);
     }
+    if (type === 'temp' && m?.[1] !== undefined) {
+      // A temp file (PreviewImage) of a job: it lives on the instance that ran the job.
+      if ((m[2] ?? '').split('/').includes('..')) return reply.code(403).send();
+      const job = await service.get(m[1]).catch(() => undefined);
+      if (!job || !visible(callerOf(request), job) || job.instance_id === null) {
+        return reply.code(404).send();
+      }
+      return proxyTempView(request, reply, job.instance_id, {
+        filename: path.posix.basename(filename),
+        subfolder: (m[2] ?? '').replace(/\/+$/, ''),
+      });
+    }
     const target = await folders.resolveView(filename, subfolder, type);
     if (!target.ok) return reply.code(target.status).send();
     return serveFile(request, reply, target.file, target.name);
   });
+
+  const proxyTempView = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    instanceId: string,
+    ref: { filename: string; subfolder: string },
+  ): Promise<unknown> => {
+    const client = fleet.monitor.connectionFor(instanceId)?.client;
+    if (!client) return reply.code(404).send();
+    const q = request.query as Record<string, unknown>;
+    const range = /^bytes=(\d+)-(\d*)$/.exec(String(request.headers.range ?? ''));
+    try {
+      const view = await client.view(
+        { ...ref, type: 'temp' },
+        {
+          ...(typeof q.preview === 'string' ? { preview: q.preview } : {}),
+          ...(q.channel === 'rgb' || q.channel === 'a' || q.channel === 'rgba'
+            ? { channel: q.channel }
+            : {}),
+          ...(range?.[1] !== undefined
+            ? {
+                range: {
+                  start: Number(range[1]),
+                  ...(range[2] ? { end: Number(range[2]) } : {}),
+                },
+              }
+            : {}),
+        },
+      );
+      for (const h of ['content-type', 'content-disposition', 'content-length', 'content-range']) {
+        const v = view.headers[h];
+        if (typeof v === 'string') reply.header(h, v);
+      }
+      reply.header('X-Content-Type-Options', 'nosniff');
+      return reply.code(view.status).send(view.body);
+    } catch {
+      return reply.code(404).send();
+    }
+  };
 
   // ---- nodes, models, system --------------------------------------------------------------
 
