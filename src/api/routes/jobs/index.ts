@@ -116,6 +116,12 @@ export async function jobsRoutes(
     return typeof owner === 'string' && owner === principal.key_id;
   });
 
+  // Shutdown must not wait for long waits and streams: waits answer as the job is, streams end.
+  const stoppers = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const stop of [...stoppers]) stop();
+  });
+
   /** The job if the caller may see it; 404 otherwise (another user's job does not exist). */
   const visibleJob = async (request: FastifyRequest, id: string): Promise<Job> => {
     const job = await service.get(id);
@@ -171,6 +177,7 @@ export async function jobsRoutes(
       const abort = new AbortController();
       const onClose = () => abort.abort();
       request.raw.once('close', onClose);
+      stoppers.add(onClose);
       try {
         const job =
           (await service.wait(r.job.id, { timeoutMs: limit, signal: abort.signal })) ?? r.job;
@@ -179,6 +186,7 @@ export async function jobsRoutes(
         return reply.code(200).send(await fullView(job));
       } finally {
         request.raw.off('close', onClose);
+        stoppers.delete(onClose);
       }
     },
   );
@@ -393,6 +401,7 @@ export async function jobsRoutes(
       const end = () => {
         if (closed) return;
         closed = true;
+        stoppers.delete(end);
         for (const off of offs.splice(0)) off();
         clearInterval(beat);
         raw.end();
@@ -430,6 +439,7 @@ export async function jobsRoutes(
       const beat = setInterval(() => raw.write(': heartbeat\n\n'), 15_000);
       beat.unref();
       raw.once('close', end);
+      stoppers.add(end);
       flush();
     },
   );

@@ -174,4 +174,70 @@ describe('job events, templates folder, dashboard, limits', () => {
       (await h.app.inject({ url: '/assets/..%2f..%2fetc%2fpasswd' })).statusCode,
     ).toBeGreaterThanOrEqual(400);
   });
+
+  it("follows a running job's events live and ends the stream when it finishes", async () => {
+    const { h, base } = await listening();
+    h.emulators[0]?.setSpeed(0.01);
+    const r = await fetch(`${base}/api/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ workflow: emptySave('live') }),
+    });
+    const { job_id } = (await r.json()) as { job_id: string };
+    const stream = await fetch(`${base}/api/v1/jobs/${job_id}/events`);
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const text = await readSse(stream, (t) => t.includes('"status":"completed"'), 8_000);
+    h.emulators[0]?.setSpeed(Number.POSITIVE_INFINITY);
+    expect(text).toContain('event: job.created');
+    expect(text).toContain('"status":"processing"');
+    expect(text).toContain('"status":"completed"');
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+  });
+
+  it('wait=true answers 202 with the job as it is when the wait runs out; close does not hang on waits', async () => {
+    const { h, base } = await listening();
+    h.emulators[0]?.setSpeed(0.0001);
+    const res = await fetch(`${base}/api/v1/jobs?wait=true&timeout=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ workflow: emptySave('slow') }),
+    });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { status: string; job: { status: string } };
+    expect(['pending', 'processing']).toContain(body.status);
+    // A long wait in flight: closing the app answers it instead of waiting for the job.
+    const pending = fetch(`${base}/api/v1/jobs?wait=true&timeout=600`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ workflow: emptySave('slower') }),
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    await h.layer.close();
+    await h.app.close();
+    const late = await pending;
+    expect(late.status).toBe(202);
+    h.emulators[0]?.setSpeed(Number.POSITIVE_INFINITY);
+  });
+
+  it('documents the job routes in the OpenAPI document', async () => {
+    const { h } = await listening();
+    const doc = (await h.app.inject({ url: '/api/v1/openapi.json' })).json();
+    for (const p of [
+      '/api/v1/jobs',
+      '/api/v1/jobs/{id}',
+      '/api/v1/jobs/{id}/outputs/{n}',
+      '/api/v1/jobs/{id}/cancel',
+      '/api/v1/jobs/{id}/retry',
+      '/api/v1/jobs/{id}/events',
+      '/api/v1/templates',
+      '/api/v1/templates/{name}/run',
+      '/api/remove-background',
+      '/api/upscale-image',
+      '/api/jobs/{job_id}/status',
+      '/api/jobs/{job_id}/result',
+    ]) {
+      expect(Object.keys(doc.paths)).toContain(p);
+    }
+  });
 });
