@@ -223,14 +223,14 @@ export class ComfyWsHub {
   #trackedFor(job: Job): Tracked | undefined {
     let t = this.#tracked.get(job.id);
     if (t) return t;
+    // Jobs of other APIs are tracked too (without a client): only their status counts.
     const meta = comfyMetaOf(job);
-    if (!meta) return undefined;
     if (this.#tracked.size >= MAX_TRACKED) {
       const oldest = this.#tracked.keys().next().value;
       if (oldest !== undefined) this.#tracked.delete(oldest);
     }
     t = {
-      clientId: meta.client_id,
+      clientId: meta?.client_id ?? null,
       owner: job.owner,
       promptId: promptIdOf(job),
       jobId: job.id,
