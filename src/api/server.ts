@@ -114,6 +114,8 @@ export interface GatewayOptions {
   dashboardDir?: string | false;
   /** Longest `wait=true` in ms (default 600 000). */
   maxWaitMs?: number;
+  /** Webhook signing secret (default COMFY_CLUSTER_WEBHOOK_SECRET, else `<data dir>/webhook_secret`). */
+  webhookSecret?: string;
 }
 
 /** A running gateway. */
@@ -214,6 +216,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
           options.configFile ? path.dirname(path.resolve(options.configFile)) : configDir({ env }),
           'templates',
         ));
+    const webhookSecret = options.webhookSecret ?? env.COMFY_CLUSTER_WEBHOOK_SECRET;
     // Crash recovery runs here (jobs left processing are re-attached or requeued).
     const jobs = await openJobLayer({
       store,
@@ -223,6 +226,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
       dataDir,
       templatesDir,
       jobTimeoutMs: settings.job_timeout_ms,
+      ...(webhookSecret ? { webhookSecret } : {}),
     });
     cleanups.push(() => jobs.close());
     for (const p of jobs.templates.problems) {

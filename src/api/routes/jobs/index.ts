@@ -219,7 +219,10 @@ export async function jobsRoutes(
         ...(q.limit !== undefined ? { limit: q.limit } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
       });
-      return { jobs: page.jobs.map((j) => jobView(j)), next_cursor: page.next_cursor };
+      const jobs = q.template
+        ? page.jobs.filter((j) => j.template?.name === q.template)
+        : page.jobs;
+      return { jobs: jobs.map((j) => jobView(j)), next_cursor: page.next_cursor };
     },
   );
 

@@ -33,6 +33,13 @@ export const ListQuery = Type.Object({
   owner: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   from: Type.Optional(Type.String({ description: 'created at or after (ISO-8601)' })),
   to: Type.Optional(Type.String({ description: 'created before (ISO-8601)' })),
+  template: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 128,
+      description: 'only jobs of this template (within the page)',
+    }),
+  ),
   cursor: Type.Optional(Type.String({ maxLength: 1024 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
 });
