@@ -422,7 +422,17 @@ describe('drop-in: validation answers in ComfyUI shapes', () => {
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.json)).toContain('value_not_in_list');
 
-    expect((await call(base, 'POST', '/prompt', { client_id: 'x' })).json).toMatchObject({
+    expect((await call(base, 'POST', '/prompt', { client_id: 'x' })).json).toEqual({
+      error: {
+        type: 'no_prompt',
+        message: 'No prompt provided',
+        details: 'No prompt provided',
+        extra_info: {},
+      },
+      node_errors: {},
+    });
+    // A JSON array body is no prompt either (ComfyUI 0.8.0).
+    expect((await call(base, 'POST', '/prompt', [1, 2])).json).toMatchObject({
       error: { type: 'no_prompt' },
     });
     const badId = await call(base, 'POST', '/prompt', {

@@ -222,7 +222,9 @@ export async function comfyRoutes(
     const body: unknown = request.body;
     const number = isObject(body) && typeof body.number === 'number' ? body.number : counter++;
     if (!isObject(body) || !('prompt' in body)) {
-      return reply.code(400).send(promptError('no_prompt', 'No prompt provided'));
+      return reply
+        .code(400)
+        .send(promptError('no_prompt', 'No prompt provided', 'No prompt provided'));
     }
     const given = body.prompt_id;
     if (given !== undefined && given !== null && (typeof given !== 'string' || !UUID.test(given))) {
