@@ -414,22 +414,29 @@ export async function jobsRoutes(
         busy = busy
           .then(async () => {
             if (closed) return;
-            const events = await service.events(job.id, { afterId: last, limit: 1000 });
-            for (const e of events) {
-              last = e.id;
-              const type = `job.${e.type}`;
-              const payload = {
-                id: e.id,
-                type,
-                time: new Date(e.at).toISOString(),
-                data: { job_id: e.job_id, ...e.data },
-              };
-              raw.write(`id: ${e.id}\nevent: ${type}\ndata: ${JSON.stringify(payload)}\n\n`);
-            }
+            // Read the job first: once it is finished, the log read after it is complete.
             const now = await service.get(job.id);
+            for (let page = 0; page < 10_000 && !closed; page++) {
+              const events = await service.events(job.id, { afterId: last, limit: 500 });
+              writeEvents(events);
+              if (events.length < 500) break;
+            }
             if (!now || isFinished(now.status)) end();
           })
           .catch(() => end());
+      };
+      const writeEvents = (events: Awaited<ReturnType<typeof service.events>>) => {
+        for (const e of events) {
+          last = e.id;
+          const type = `job.${e.type}`;
+          const payload = {
+            id: e.id,
+            type,
+            time: new Date(e.at).toISOString(),
+            data: { job_id: e.job_id, ...e.data },
+          };
+          raw.write(`id: ${e.id}\nevent: ${type}\ndata: ${JSON.stringify(payload)}\n\n`);
+        }
       };
       for (const t of JOB_EVENT_TYPES) {
         offs.push(
