@@ -4,6 +4,8 @@ import {
   ComfyNotComfyError,
   ComfyTimeoutError,
   ComfyUnreachableError,
+  ComfyValidationError,
+  isInstanceFailure,
 } from '../../comfy/index.js';
 import type { ConnectionFailureKind } from '../health-types.js';
 
@@ -57,4 +59,19 @@ export function classifyFailure(err: unknown): ClassifiedFailure {
   }
   if (err instanceof ComfyError) return { kind: 'network', message: err.message };
   return { kind: 'network', message: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * Whether a failed dispatch counts toward the instance's circuit breaker: it did not answer
+ * (down, reset, TLS, timeout), or it answered POST /prompt with a 5xx (refusing dispatch).
+ * A workflow it rejected (400 with node_errors) and other 4xx answers are the caller's problem.
+ * Errors that are not ComfyUI client errors are decided by the caller (the monitor counts them).
+ *
+ * @example
+ * if (countsAgainstInstance(err)) breaker.recordFailure();
+ */
+export function countsAgainstInstance(err: unknown): boolean {
+  if (isInstanceFailure(err)) return true;
+  if (err instanceof ComfyValidationError) return false;
+  return err instanceof ComfyHttpError && err.status >= 500;
 }

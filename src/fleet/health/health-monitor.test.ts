@@ -229,6 +229,69 @@ describe('HealthMonitor', () => {
     expect(monitor.health(id).consecutive_failures).toBe(0);
   });
 
+  it('counts an instance refusing dispatch (5xx on POST /prompt) toward the circuit, not a rejected workflow', async () => {
+    const emu = await emulator();
+    const { monitor, ids } = await setup([emu], { probeInitialDelayMs: 5_000 });
+    const id = ids[0] ?? '';
+    await until(() => monitor.health(id).health === 'healthy', 3_000, 'healthy');
+    const client = monitor.connectionFor(id)?.client;
+    if (!client) throw new Error('no client');
+    const dispatch = () =>
+      client.queuePrompt({ prompt: { '1': { class_type: 'NoSuchNode', inputs: {} } } }).then(
+        () => new Error('dispatch was accepted'),
+        (err: unknown) => err,
+      );
+
+    // The instance answers 400 with node_errors: the workflow's fault, never the instance's.
+    const invalid = await dispatch();
+    expect(invalid).toBeInstanceOf(ComfyValidationError);
+    for (let i = 0; i < 4; i++) expect(monitor.reportDispatchFailure(id, invalid)).toBe(false);
+    expect(monitor.report(id)).toMatchObject({ circuit: 'closed', consecutive_failures: 0 });
+
+    // /system_stats still answers, but POST /prompt is refused: three refusals open the circuit.
+    emu.setFaults({ httpErrors: { '/prompt': 503 } });
+    const checksBefore = monitor.report(id)?.checks.total ?? 0;
+    for (let i = 1; i <= 3; i++) {
+      const refused = await dispatch();
+      expect(refused).toMatchObject({ status: 503 });
+      expect(monitor.reportDispatchFailure(id, refused)).toBe(true);
+      expect(monitor.health(id).consecutive_failures).toBe(i);
+      if (i === 3) break;
+      // Checks keep passing meanwhile; they do not wipe out the refusals.
+      await until(() => (monitor.report(id)?.checks.total ?? 0) > checksBefore + i, 3_000, 'check');
+      expect(monitor.health(id).consecutive_failures).toBe(i);
+    }
+    expect(monitor.report(id)).toMatchObject({
+      health: 'unhealthy',
+      circuit: 'open',
+      last_error_kind: 'http_status',
+    });
+    expect(monitor.report(id)?.reasons[0]).toMatch(/dispatch failed: .*503/);
+  });
+
+  it('a successful dispatch clears refusals; a probe of the open circuit lets it try again', async () => {
+    const emu = await emulator();
+    const { monitor, ids } = await setup([emu], { probeInitialDelayMs: 300 });
+    const id = ids[0] ?? '';
+    await until(() => monitor.health(id).health === 'healthy', 3_000, 'healthy');
+    const client = monitor.connectionFor(id)?.client;
+    if (!client) throw new Error('no client');
+    emu.setFaults({ httpErrors: { '/prompt': 500 } });
+    const refused = await client
+      .queuePrompt({ prompt: { '1': { class_type: 'X', inputs: {} } } })
+      .then(
+        () => new Error('accepted'),
+        (err: unknown) => err,
+      );
+    expect(monitor.reportDispatchFailure(id, refused)).toBe(true);
+    monitor.reportDispatchSuccess(id);
+    expect(monitor.health(id).consecutive_failures).toBe(0);
+    for (let i = 0; i < 3; i++) monitor.reportDispatchFailure(id, refused);
+    expect(monitor.health(id).circuit).toBe('open');
+    await until(() => monitor.health(id).circuit === 'closed', 3_000, 'closed by a probe');
+    expect(monitor.health(id).consecutive_failures).toBe(0);
+  });
+
   it('fetches capabilities once per connection, again after a reconnect, and on demand', async () => {
     const emu = await emulator();
     const { monitor, events, ids } = await setup([emu]);

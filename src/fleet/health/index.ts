@@ -18,7 +18,11 @@ export {
   type InstanceClientOptions,
   testConnection,
 } from './connection-test.js';
-export { type ClassifiedFailure, classifyFailure } from './failure-kind.js';
+export {
+  type ClassifiedFailure,
+  classifyFailure,
+  countsAgainstInstance,
+} from './failure-kind.js';
 export { ALERT_KINDS, type AlertKind, type AlertView, type HealthEvents } from './health-events.js';
 export {
   HealthMonitor,

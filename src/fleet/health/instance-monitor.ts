@@ -4,9 +4,9 @@ import {
   type ComfyClient,
   ComfyError,
   ComfyEventStream,
+  ComfyHttpError,
   ComfyTimeoutError,
   type ConnectionStateChange,
-  isInstanceFailure,
   type QueueState,
   type SystemStats,
 } from '../../comfy/index.js';
@@ -21,7 +21,7 @@ import type {
 import { fetchCapabilities, type InstanceCapabilities } from './capabilities.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { clientForConnection, deviceSummaries } from './connection-test.js';
-import { classifyFailure } from './failure-kind.js';
+import { classifyFailure, countsAgainstInstance } from './failure-kind.js';
 import type { HealthReason, InstanceHealthReport } from './health-report.js';
 import { type AlertConditions, alertConditions, degradedReasons } from './health-rules.js';
 import { type JobResult, JobStats } from './job-stats.js';
@@ -89,6 +89,8 @@ export class InstanceMonitor {
   #again = false;
   #lastOutcome: 'ok' | 'failed' | 'inconclusive' | null = null;
   #wsEverConnected = false;
+  /** The last dispatch report was a 5xx refusal: passing checks do not reset the failures. */
+  #refusingDispatch = false;
 
   #health: InstanceHealth = 'unknown';
   #reasons: HealthReason[] = [];
@@ -245,21 +247,27 @@ export class InstanceMonitor {
 
   /**
    * A dispatch to this instance failed. Counts toward the circuit when the error means the
-   * instance did not answer (or is not a ComfyUI error at all); a workflow rejected by the
-   * instance does not. Returns whether it counted.
+   * instance did not answer, refused the dispatch with a 5xx, or is not a ComfyUI error at all;
+   * a workflow rejected by the instance (400 with node_errors) does not. Returns whether it counted.
    */
   reportFailure(error: unknown): boolean {
     if (this.#closed) return false;
-    if (error instanceof ComfyError && !isInstanceFailure(error)) return false;
+    if (error instanceof ComfyError && !countsAgainstInstance(error)) return false;
+    // It answered, with a 5xx: a check (GET /system_stats) would pass and prove nothing about
+    // dispatch, so only a successful dispatch or a probe of the open circuit clears this.
+    const refused = error instanceof ComfyHttpError;
+    if (refused) this.#refusingDispatch = true;
     this.#onFailure(this.#clock(), null, error, 'dispatch');
-    if (this.#breaker.state === 'closed') this.#trigger();
+    if (this.#breaker.state === 'closed' && !refused) this.#trigger();
     else if (!this.#inflight) this.#schedule();
     return true;
   }
 
   /** A dispatch succeeded: resets the consecutive failures while the circuit is closed. */
   reportSuccess(): void {
-    if (this.#closed || this.#breaker.state !== 'closed') return;
+    if (this.#closed) return;
+    this.#refusingDispatch = false;
+    if (this.#breaker.state !== 'closed') return;
     if (this.#breaker.consecutiveFailures === 0) return;
     this.#breaker.recordSuccess();
     this.#evaluate(this.#clock());
@@ -389,7 +397,8 @@ export class InstanceMonitor {
 
     // Only a probe closes an open circuit; a check begun before it opened does not.
     const state = this.#breaker.state;
-    if (state === 'closed' || (state === 'half_open' && probe)) {
+    if ((state === 'closed' && !this.#refusingDispatch) || (state === 'half_open' && probe)) {
+      this.#refusingDispatch = false;
       if (this.#breaker.recordSuccess() === 'closed') {
         // It may have restarted: different nodes or models; and let the socket retry now.
         this.#capsStale = true;
