@@ -626,6 +626,36 @@ describe('drop-in: queue, interrupt and cancel are scoped to the client', () => 
     expect(page.pagination.total).toBeGreaterThan(2);
   });
 
+  it('a socket reconnecting while its prompt runs gets executing {node} without prompt_id', async () => {
+    for (const e of h.emulators) e.setSpeed(0.02);
+    try {
+      const clientId = `c-${randomUUID()}`;
+      const s = await socket(clientId);
+      const wf = workflow('slow_blur_chain.json');
+      (wf['1'] as { inputs: Record<string, unknown> }).inputs.color = 777;
+      const r = await call(base, 'POST', '/prompt', { client_id: clientId, prompt: wf });
+      const id = (r.json as { prompt_id: string }).prompt_id;
+      await s.waitFor(
+        (m) => m.type === 'executing' && m.data.prompt_id === id && m.data.node !== null,
+        10_000,
+        'a node running',
+      );
+      const again = await socket(clientId);
+      expect(again.messages[0]?.data.sid).toBe(clientId);
+      const second = await again.waitFor(
+        (m) => m.type === 'executing',
+        5_000,
+        'executing on connect',
+      );
+      expect(typeof second.data.node).toBe('string');
+      expect(second.data.prompt_id).toBeUndefined();
+      await call(base, 'POST', `/interrupt?clientId=${clientId}`);
+      await again.waitFor(isDone(id), 15_000, 'done on the new socket');
+    } finally {
+      for (const e of h.emulators) e.setSpeed(Number.POSITIVE_INFINITY);
+    }
+  }, 30_000);
+
   it('POST /history delete hides the entry from that client only', async () => {
     const clientId = `c-${randomUUID()}`;
     const s = await socket(clientId);
