@@ -90,6 +90,31 @@ describe("the seed's async routes", () => {
     expect(PNG.sync.read(Buffer.from(r2.image_base64.split(',')[1], 'base64')).width).toBe(24);
   });
 
+  it('upscale-image with a model uses it (x4); a model no instance has is 503', async () => {
+    h = await jobHarness(); // the emulator has RealESRGAN_x4plus.pth
+    const none = await h.app.inject({
+      method: 'POST',
+      url: '/api/upscale-image',
+      payload: { image: image.toString('base64'), model: 'NoSuchModel.pth' },
+    });
+    expect(none.statusCode).toBe(503);
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/api/upscale-image',
+      payload: { image: image.toString('base64'), model: 'RealESRGAN_x4plus.pth' },
+    });
+    expect(res.statusCode).toBe(202);
+    const id = res.json().job_id;
+    await until(
+      async () =>
+        (await h?.app.inject({ url: `/api/jobs/${id}/status` }))?.json().status === 'completed',
+      5_000,
+      'completed',
+    );
+    const result = (await h.app.inject({ url: `/api/jobs/${id}/result` })).json();
+    expect(PNG.sync.read(Buffer.from(result.image_base64.split(',')[1], 'base64')).width).toBe(32);
+  });
+
   it('result is 409 while the job is not completed; bad input is 400; unknown ids 404', async () => {
     h = await jobHarness();
     h.emulators[0]?.setSpeed(0.0005);
