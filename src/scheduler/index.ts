@@ -27,6 +27,7 @@ export {
   checkFleet,
   type FleetCheck,
 } from './capability.js';
+export * from './dispatch/index.js';
 export { InvalidPromptError } from './errors.js';
 export { type EstimatorOptions, RuntimeEstimator } from './estimator.js';
 export { InstanceProjection } from './instance-projection.js';
@@ -94,4 +95,3 @@ export {
   type WorkloadJob,
   type WorkloadOptions,
 } from './workload.js';
-export * from './dispatch/index.js';

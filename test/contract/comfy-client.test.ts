@@ -35,9 +35,9 @@ import {
   recordedBytes,
   recordedPrompt,
   type ShapeRule,
+  sharedTarget,
   socket,
   submit,
-  useTarget,
   WsCapture,
   withColor,
 } from '../support/index.js';
@@ -50,7 +50,7 @@ const uploads = loadTranscript('http_upload_image');
 const binary = loadTranscript('ws_binary_featureflags_noclientid');
 const basic = loadTranscript('http_basic_get');
 const caps = await probeCapabilities();
-const target = useTarget(RECORDER_TIMING);
+const target = sharedTarget(RECORDER_TIMING);
 
 /** A history record (not keyed by id) as the client returns it. */
 const RECORD_RULES: readonly ShapeRule[] = [

@@ -12,11 +12,11 @@ import {
   loadTranscript,
   recordedCall,
   SYSTEM_STATS_RULES,
-  useTarget,
+  sharedTarget,
 } from '../support/index.js';
 
 const transcript = loadTranscript('http_api_prefix_origin');
-const target = useTarget();
+const target = sharedTarget();
 
 interface PrefixRow {
   path: string;

@@ -11,11 +11,11 @@ import {
   loadTranscript,
   recordedCall,
   SYSTEM_STATS_RULES,
-  useTarget,
+  sharedTarget,
 } from '../support/index.js';
 
 const transcript = loadTranscript('http_basic_get');
-const target = useTarget();
+const target = sharedTarget();
 
 /** What legitimately differs per exchange (the server's files and machine, not the protocol). */
 const OPTIONS: Record<string, ExchangeCheckOptions> = {

@@ -27,8 +27,8 @@ import {
   probeCapabilities,
   replay,
   type ShapeRule,
+  sharedTarget,
   submit,
-  useTarget,
   waitForHistory,
   withColor,
 } from '../support/index.js';
@@ -36,7 +36,7 @@ import {
 const transcript = loadTranscript('http_history');
 const uploads = loadTranscript('http_upload_image');
 const caps = await probeCapabilities();
-const target = useTarget();
+const target = sharedTarget();
 
 /** The id the recording deletes (its first history entry). */
 const RECORDED_P1 = '0b36b790-b7ad-46db-aa1b-1651bf4e7441';

@@ -14,12 +14,12 @@ import {
   probeCapabilities,
   recordedCall,
   type ShapeRule,
-  useTarget,
+  sharedTarget,
 } from '../support/index.js';
 
 const transcript = loadTranscript('http_object_info');
 const caps = await probeCapabilities();
-const target = useTarget();
+const target = sharedTarget();
 
 /** Combo lists that list the server's files (input folder, checkpoints), not protocol values. */
 const FILE_LISTS: readonly ShapeRule[] = [

@@ -12,12 +12,12 @@ import {
   loadTranscript,
   numberLike,
   replay,
-  useTarget,
+  sharedTarget,
 } from '../support/index.js';
 
 const transcript = loadTranscript('http_post_prompt_invalid');
 const uploads = loadTranscript('http_upload_image');
-const target = useTarget();
+const target = sharedTarget();
 
 describe('http_post_prompt_invalid: validation errors as recorded', () => {
   let rewrite: (text: string) => string = (s) => s;

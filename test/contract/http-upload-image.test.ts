@@ -5,10 +5,10 @@
  * The exchanges build on each other (dedupe needs the first upload), so they run in order.
  */
 import { describe, it } from 'vitest';
-import { fileNames, loadTranscript, Problems, replay, useTarget } from '../support/index.js';
+import { fileNames, loadTranscript, Problems, replay, sharedTarget } from '../support/index.js';
 
 const transcript = loadTranscript('http_upload_image');
-const target = useTarget();
+const target = sharedTarget();
 
 describe('http_upload_image: uploads, dedupe, rename and errors as recorded', () => {
   it('replays the recorded uploads in order', async () => {

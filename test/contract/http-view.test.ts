@@ -14,15 +14,15 @@ import {
   loadWorkflow,
   Problems,
   replay,
+  sharedTarget,
   submit,
-  useTarget,
   waitForHistory,
   withColor,
 } from '../support/index.js';
 
 const transcript = loadTranscript('http_view');
 const uploads = loadTranscript('http_upload_image');
-const target = useTarget();
+const target = sharedTarget();
 
 /** The recorded output file the view exchanges ask for. */
 const RECORDED_OUTPUT = 'gw_empty_00001_.png';

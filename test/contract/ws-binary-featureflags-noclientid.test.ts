@@ -22,9 +22,9 @@ import {
   recordedPrompt,
   replay,
   type ShapeRule,
+  sharedTarget,
   socket,
   submit,
-  useTarget,
   WsCapture,
   waitForHistory,
   withColor,
@@ -32,7 +32,7 @@ import {
 
 const transcript = loadTranscript('ws_binary_featureflags_noclientid');
 const caps = await probeCapabilities();
-const target = useTarget();
+const target = sharedTarget();
 const NEEDS = { nodes: ['EmptyImage', 'SaveImageWebsocket', 'SaveImage'] };
 
 const SIW = exchange(transcript, 'POST /prompt SaveImageWebsocket (no feature flags)');

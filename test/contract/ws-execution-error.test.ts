@@ -25,15 +25,15 @@ import {
   RECORDER_TIMING,
   recordedPrompt,
   replay,
+  sharedTarget,
   socket,
-  useTarget,
   WsCapture,
   withColor,
 } from '../support/index.js';
 
 const transcript = loadTranscript('ws_execution_error');
 const caps = await probeCapabilities();
-const target = useTarget(RECORDER_TIMING);
+const target = sharedTarget(RECORDER_TIMING);
 const ids = transcript.prompt_ids ?? {};
 const recorded = socket(transcript, 'submitting client');
 

@@ -30,15 +30,15 @@ import {
   recordedPrompt,
   replay,
   type ShapeRule,
+  sharedTarget,
   socket,
-  useTarget,
   WsCapture,
   withColor,
 } from '../support/index.js';
 
 const transcript = loadTranscript('ws_queue_interrupt');
 const caps = await probeCapabilities();
-const target = useTarget(RECORDER_TIMING);
+const target = sharedTarget(RECORDER_TIMING);
 const ids = transcript.prompt_ids ?? {};
 const NODES = ['EmptyImage', 'ImageBlur', 'ImageScaleBy', 'SaveImage'];
 

@@ -16,8 +16,8 @@ import {
   probeCapabilities,
   recordedPrompt,
   replay,
+  sharedTarget,
   socket,
-  useTarget,
   WsCapture,
   waitForHistory,
   withColor,
@@ -25,7 +25,7 @@ import {
 
 const transcript = loadTranscript('ws_same_clientid_replace');
 const caps = await probeCapabilities();
-const target = useTarget();
+const target = sharedTarget();
 
 /** How long a socket that should hear nothing more is watched after its prompt is done. */
 const QUIET_MS = 300;

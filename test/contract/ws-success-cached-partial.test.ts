@@ -23,8 +23,8 @@ import {
   recordedPrompt,
   replay,
   type ShapeRule,
+  sharedTarget,
   socket,
-  useTarget,
   WsCapture,
   withColor,
 } from '../support/index.js';
@@ -32,7 +32,7 @@ import {
 const transcript = loadTranscript('ws_success_cached_partial');
 const uploads = loadTranscript('http_upload_image');
 const caps = await probeCapabilities();
-const target = useTarget();
+const target = sharedTarget();
 const ids = transcript.prompt_ids ?? {};
 
 const NODES = ['EmptyImage', 'SaveImage', 'LoadImage', 'ImageScaleBy', 'ImageInvert'];

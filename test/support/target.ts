@@ -65,7 +65,7 @@ async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator>
 }
 
 /**
- * Opens the target for one test file. Prefer `useTarget()`, which also closes it.
+ * Opens the target for one test file. Prefer `sharedTarget()`, which also closes it.
  *
  * @example
  * const target = await openTarget();
@@ -143,10 +143,10 @@ async function cleanUp(url: string, ids: string[]): Promise<void> {
  * getter for it.
  *
  * @example
- * const target = useTarget();
+ * const target = sharedTarget();
  * it('GET /queue', async () => { await httpRequest(target().url, { method: 'GET', path: '/queue' }); });
  */
-export function useTarget(options: EmulatorOptions = {}): () => ContractTarget {
+export function sharedTarget(options: EmulatorOptions = {}): () => ContractTarget {
   let target: ContractTarget | undefined;
   beforeAll(async () => {
     target = await openTarget(options);
