@@ -8,9 +8,10 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ComfyError } from '../../../comfy/index.js';
 import { isMonitored, testConnection } from '../../../fleet/health/index.js';
-import type { InstanceView } from '../../../fleet/index.js';
+import { connectionOf, type InstanceView, normalizeInstance } from '../../../fleet/index.js';
 import { ApiError, validationFailed } from '../../errors.js';
 import { AnyObject, errorResponses } from '../../schemas.js';
+import { isLocalHost, portAvailability } from './port-availability.js';
 import {
   ActiveBody,
   ActiveSchema,
@@ -27,8 +28,11 @@ import {
   InstanceItemSchema,
   InstanceListSchema,
   InstanceUpdateBody,
+  PortAvailabilitySchema,
+  PortsQuery,
   TestQuery,
   TestResultSchema,
+  UnsavedTestResultSchema,
 } from './schemas.js';
 
 const tags = ['instances'];
@@ -64,10 +68,16 @@ export async function instancesRoutes(fastify: FastifyInstance): Promise<void> {
     const { health, ...details } = monitor.health(view.id);
     const report = monitor.report(view.id);
     const jobs = report?.jobs;
+    const devices = (report?.devices ?? []).map(({ name, type, vram_total, vram_free }) => ({
+      name,
+      type,
+      vram_total,
+      vram_free,
+    }));
     return {
       ...view,
       health,
-      health_details: details,
+      health_details: { ...details, devices },
       figures: {
         in_flight: deps.inFlight?.(view.id) ?? 0,
         instance_queue: report?.queue ?? null,
@@ -111,6 +121,67 @@ export async function instancesRoutes(fastify: FastifyInstance): Promise<void> {
         .code(201)
         .header('location', `/api/v1/instances/${encodeURIComponent(view.id)}`)
         .send(item(view));
+    },
+  );
+
+  app.post(
+    '/api/v1/instances/test',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Test the connection of an instance definition before saving it (nothing saved)',
+        body: InstanceCreateBody,
+        querystring: TestQuery,
+        response: { 200: UnsavedTestResultSchema, ...errorResponses(400) },
+      },
+    },
+    async (request) => {
+      const r = normalizeInstance(request.body, {
+        shape: 'create',
+        source: 'api',
+        now: new Date().toISOString(),
+      });
+      if (!r.ok) throw validationFailed(r.errors);
+      const result = await testConnection(connectionOf(r.instance), {
+        timeoutMs: request.query.timeout_ms,
+      });
+      return { result };
+    },
+  );
+
+  app.get(
+    '/api/v1/instances/ports',
+    {
+      config: { logLevel: 'debug' },
+      schema: {
+        tags,
+        security,
+        summary:
+          'Whether a managed instance could listen on a port of this machine, and a free port to use',
+        description:
+          'Probes by binding the port briefly (never by connecting), on addresses of this machine only.',
+        querystring: PortsQuery,
+        response: { 200: PortAvailabilitySchema, ...errorResponses(400) },
+      },
+    },
+    async (request) => {
+      const { port, host, exclude } = request.query;
+      if (!isLocalHost(host)) {
+        throw validationFailed([
+          {
+            path: 'query.host',
+            message:
+              'must be an address of this machine (loopback, 0.0.0.0, :: or an interface address)',
+          },
+        ]);
+      }
+      return portAvailability({
+        host: host.replace(/^\[(.*)\]$/, '$1'),
+        port,
+        instances: registry.list(),
+        ...(exclude === undefined ? {} : { excludeId: exclude }),
+      });
     },
   );
 

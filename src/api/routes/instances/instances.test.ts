@@ -62,7 +62,18 @@ describe('instances API', () => {
       health: 'healthy',
       active: true,
       auth: null,
-      health_details: { circuit: 'closed', comfyui_version: '0.8.0' },
+      health_details: {
+        circuit: 'closed',
+        comfyui_version: '0.8.0',
+        devices: [
+          {
+            name: expect.stringContaining('cuda'),
+            type: 'cuda',
+            vram_total: expect.any(Number),
+            vram_free: expect.any(Number),
+          },
+        ],
+      },
       figures: { in_flight: 0, jobs_total: 0, instance_queue: { running: 0, pending: 0 } },
     });
   });
@@ -182,6 +193,107 @@ describe('instances API', () => {
       url: `/api/v1/instances/${id}/test?timeout_ms=1`,
     });
     expect(badTimeout.statusCode).toBe(400);
+  });
+
+  it('tests an unsaved instance definition without saving it; field errors as on create', async () => {
+    const h = await setup();
+    await healthy(h);
+    const emu = h.emulators[0];
+    if (!emu) throw new Error('no emulator');
+    const before = await readFile(h.registry.configFile, 'utf8');
+    const ok = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/instances/test',
+      headers: json,
+      payload: { name: 'draft', host: '127.0.0.1', port: emu.port, kind: 'remote' },
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual({
+      result: expect.objectContaining({
+        ok: true,
+        comfyui_version: '0.8.0',
+        devices: [expect.objectContaining({ type: 'cuda' })],
+        round_trip_ms: expect.any(Number),
+      }),
+    });
+    // Nothing was saved, and an existing instance's name or port is no conflict for a test.
+    expect(await readFile(h.registry.configFile, 'utf8')).toBe(before);
+    expect(h.registry.list().map((i) => i.name)).toEqual(['emu0']);
+
+    const refused = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/instances/test?timeout_ms=2000',
+      headers: json,
+      payload: { host: '127.0.0.1', port: await closedPort() },
+    });
+    expect(JSON.parse(refused.body)).toMatchObject({
+      result: { ok: false, kind: 'refused', message: expect.stringContaining('127.0.0.1') },
+    });
+
+    const invalid = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/instances/test',
+      headers: json,
+      payload: { host: 'http://10.0.0.5:8188', port: 70_000 },
+    });
+    expect(invalid.statusCode).toBe(400);
+    const error = JSON.parse(invalid.body).error;
+    expect(error.code).toBe('validation_failed');
+    expect(error.details.map((d: { path: string }) => d.path)).toEqual(
+      expect.arrayContaining(['port']),
+    );
+    const badHost = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/instances/test',
+      headers: json,
+      payload: { host: 'http://10.0.0.5:8188' },
+    });
+    expect(badHost.statusCode).toBe(400);
+    expect(JSON.parse(badHost.body).error.details[0].path).toBe('host');
+  });
+
+  it('tells whether a port is free for a managed instance, who holds it, and a free one to use', async () => {
+    const h = await setup();
+    const emu = h.emulators[0];
+    if (!emu) throw new Error('no emulator');
+    const get = async (query: string) => {
+      const res = await h.app.inject({ url: `/api/v1/instances/ports?${query}` });
+      return { status: res.statusCode, body: JSON.parse(res.body) };
+    };
+
+    // The emulator listens in this process: held, by us, and a configured instance uses it.
+    const held = await get(`port=${emu.port}`);
+    expect(held.status).toBe(200);
+    expect(held.body).toMatchObject({
+      port: emu.port,
+      host: '127.0.0.1',
+      available: false,
+      holder: { pid: process.pid },
+      used_by: { id: h.ids[0], name: 'emu0' },
+    });
+    expect(held.body.suggested).toBeGreaterThan(emu.port);
+    const next = await get(`port=${held.body.suggested}`);
+    expect(next.body).toMatchObject({ available: true, suggested: held.body.suggested });
+
+    // A free port configured for a (stopped) local instance is not available either.
+    const spare = await closedPort();
+    await h.registry.create({ name: 'spare', host: 'localhost', port: spare, enabled: false });
+    const configured = await get(`port=${spare}`);
+    expect(configured.body).toMatchObject({ available: false, used_by: { name: 'spare' } });
+    expect(configured.body.suggested).not.toBe(spare);
+    expect(configured.body).not.toHaveProperty('holder');
+    const editing = await get(`port=${spare}&exclude=${h.registry.resolve('spare').id}`);
+    expect(editing.body).toMatchObject({ available: true, suggested: spare });
+
+    // Only this machine is probed; bad values are field errors.
+    const remote = await get('port=8188&host=10.255.254.253');
+    expect(remote.status).toBe(400);
+    expect(remote.body.error).toMatchObject({
+      code: 'validation_failed',
+      details: [{ path: 'query.host' }],
+    });
+    expect((await get('port=0')).status).toBe(400);
+    expect((await get('host=127.0.0.1')).status).toBe(400);
   });
 
   it('returns the health history from the store, filtered by time', async () => {

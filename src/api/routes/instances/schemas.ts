@@ -29,6 +29,15 @@ export const HealthDetailsSchema = Type.Object({
   comfyui_version: Type.Union([Type.String(), Type.Null()]),
   vram_free: NullableNumber,
   vram_total: NullableNumber,
+  devices: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      type: Type.String(),
+      vram_total: Type.Number(),
+      vram_free: Type.Number(),
+    }),
+    { description: 'GPUs (or the CPU) at the last successful check; empty before one' },
+  ),
 });
 
 /** Work figures of an instance. */
@@ -88,6 +97,46 @@ export const TestQuery = Type.Object({
 export const TestResultSchema = Type.Object({
   instance_id: Type.String(),
   result: AnyObject,
+});
+
+export const UnsavedTestResultSchema = Type.Object({
+  result: Type.Object(
+    {},
+    {
+      additionalProperties: true,
+      description:
+        '{ok: true, comfyui_version, devices, round_trip_ms, ...} or {ok: false, kind, message, status?}',
+    },
+  ),
+});
+
+export const PortsQuery = Type.Object({
+  port: Type.Integer({ minimum: 1, maximum: 65_535 }),
+  host: Type.String({
+    minLength: 1,
+    maxLength: 255,
+    default: '127.0.0.1',
+    description: 'an address of this machine (loopback, 0.0.0.0, ::, or an interface address)',
+  }),
+  exclude: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'id of the instance being edited (its own port is not a conflict)',
+    }),
+  ),
+});
+
+export const PortAvailabilitySchema = Type.Object({
+  port: Type.Integer(),
+  host: Type.String(),
+  available: Type.Boolean(),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  holder: Type.Optional(Type.Object({ pid: Type.Integer(), command: Type.String() })),
+  used_by: Type.Optional(Type.Object({ id: Type.String(), name: Type.String() })),
+  suggested: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'the first port from `port` upward that is free and no local instance uses',
+  }),
 });
 
 export const HistoryQuery = Type.Object({
