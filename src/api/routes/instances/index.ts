@@ -32,6 +32,7 @@ import {
   PortsQuery,
   TestQuery,
   TestResultSchema,
+  UnsavedTestQuery,
   UnsavedTestResultSchema,
 } from './schemas.js';
 
@@ -132,8 +133,8 @@ export async function instancesRoutes(fastify: FastifyInstance): Promise<void> {
         security,
         summary: 'Test the connection of an instance definition before saving it (nothing saved)',
         body: InstanceCreateBody,
-        querystring: TestQuery,
-        response: { 200: UnsavedTestResultSchema, ...errorResponses(400) },
+        querystring: UnsavedTestQuery,
+        response: { 200: UnsavedTestResultSchema, ...errorResponses(400, 404) },
       },
     },
     async (request) => {
@@ -143,7 +144,13 @@ export async function instancesRoutes(fastify: FastifyInstance): Promise<void> {
         now: new Date().toISOString(),
       });
       if (!r.ok) throw validationFailed(r.errors);
-      const result = await testConnection(connectionOf(r.instance), {
+      const connection = connectionOf(r.instance);
+      const from = request.query.credentials_of;
+      if (from !== undefined && r.instance.auth === undefined) {
+        // Edits of a saved instance: its stored secret is used without ever being sent back.
+        connection.headers = { ...registry.connection(registry.resolve(from).id).headers };
+      }
+      const result = await testConnection(connection, {
         timeoutMs: request.query.timeout_ms,
       });
       return { result };

@@ -3,7 +3,8 @@
  * emulators and the real health monitor.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Harness, type HarnessOptions, harness, until } from '../../testing/harness.js';
 
@@ -250,6 +251,46 @@ describe('instances API', () => {
     });
     expect(badHost.statusCode).toBe(400);
     expect(JSON.parse(badHost.body).error.details[0].path).toBe('host');
+  });
+
+  it('tests edits of a saved instance with its stored credentials (credentials_of)', async () => {
+    const h = await setup();
+    const seen: Array<string | undefined> = [];
+    const proxy = createHttpServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (proxy.address() as AddressInfo).port;
+      const saved = await h.registry.create({
+        name: 'behind-proxy',
+        host: '127.0.0.1',
+        port: await closedPort(),
+        enabled: false,
+        auth: { type: 'bearer', token: 'stored-secret' },
+      });
+      const test = (query: string) =>
+        h.app.inject({
+          method: 'POST',
+          url: `/api/v1/instances/test?timeout_ms=2000${query}`,
+          headers: json,
+          payload: { name: 'behind-proxy', host: '127.0.0.1', port },
+        });
+      const withStored = await test(`&credentials_of=${saved.id}`);
+      expect(JSON.parse(withStored.body)).toMatchObject({
+        result: { ok: false, kind: 'http_status', status: 401 },
+      });
+      expect(withStored.body).not.toContain('stored-secret');
+      const without = await test('');
+      expect(JSON.parse(without.body).result.status).toBe(401);
+      expect(seen.slice(0, 1)).toEqual(['Bearer stored-secret']);
+      expect(seen.at(-1)).toBeUndefined();
+      expect((await test('&credentials_of=nope')).statusCode).toBe(404);
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
   });
 
   it('tells whether a port is free for a managed instance, who holds it, and a free one to use', async () => {

@@ -99,6 +99,18 @@ export const TestResultSchema = Type.Object({
   result: AnyObject,
 });
 
+export const UnsavedTestQuery = Type.Object({
+  ...TestQuery.properties,
+  credentials_of: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description:
+        'id or name of a saved instance whose stored credentials to use when the body has no auth (testing edits before saving them)',
+    }),
+  ),
+});
+
 export const UnsavedTestResultSchema = Type.Object({
   result: Type.Object(
     {},
