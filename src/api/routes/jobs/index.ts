@@ -4,6 +4,7 @@
  * act on their own jobs (owner = their key id); admins on all.
  */
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isFinished, JOB_STATUSES, type Job, type JobStatus } from '../../../jobs/index.js';
@@ -265,7 +266,12 @@ export async function jobsRoutes(
           .send(JSON.stringify(output.value ?? null) as never);
       }
       const file = layer.services.outputStore.absolute(output.stored_path);
-      const size = output.size ?? 0;
+      const size = await stat(file).then(
+        (st) => st.size,
+        () => {
+          throw new ApiError('not_found', `the file of output ${output.index} is gone (retention)`);
+        },
+      );
       const name = output.filename ?? `output-${output.index}`;
       const download = request.query.download === '1' || request.query.download === 'true';
       reply

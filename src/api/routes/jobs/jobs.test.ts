@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { InjectOptions } from 'fastify';
@@ -226,6 +227,8 @@ describe('jobs API', () => {
       ],
       [{ url: '/api/v1/jobs?status=done' }, 400, 'validation_failed'],
       [{ url: '/api/v1/jobs?limit=0' }, 400, 'validation_failed'],
+      [{ url: '/api/v1/jobs?cursor=garbage' }, 400, 'validation_failed'],
+      [{ url: '/api/v1/jobs?from=yesterday' }, 400, 'validation_failed'],
       [{ url: '/api/v1/jobs/nope' }, 404, 'not_found'],
       [{ method: 'POST', url: '/api/v1/jobs/nope/cancel' }, 404, 'not_found'],
       [{ method: 'POST', url: '/api/v1/jobs/nope/retry' }, 404, 'not_found'],
@@ -242,6 +245,20 @@ describe('jobs API', () => {
       });
       expect(typeof res.json().error.message).toBe('string');
     }
+  });
+
+  it('answers 404, not 500, when an output file is gone', async () => {
+    const r = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/jobs?wait=true',
+      payload: { workflow: emptySave('gone') },
+    });
+    const id = r.json().id;
+    const [out] = await h.layer.service.outputs(id);
+    await rm(h.layer.services.outputStore.absolute(out?.stored_path ?? 'x'));
+    const res = await h.app.inject({ url: `/api/v1/jobs/${id}/outputs/0` });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe('not_found');
   });
 
   it('refuses a multipart file name with a path', async () => {
