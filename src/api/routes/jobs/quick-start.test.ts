@@ -81,4 +81,47 @@ describe('quick start', () => {
     ).json()) as { jobsProcessed: number };
     expect(seed.jobsProcessed).toBe(1);
   });
+
+  it('a job left processing by a stopped gateway finishes after a restart on the same data dir', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cc-restart-'));
+    closers.push(() => rm(dir, { recursive: true, force: true }));
+    const emu = await startEmulator({ port: 0, speed: 0.01 });
+    closers.push(() => emu.close());
+    const start = () =>
+      startGateway({
+        port: 0,
+        dataDir: dir,
+        env: {},
+        quickInstances: parseQuickInstances(`127.0.0.1:${emu.port}`),
+        templatesDir: path.join(dir, 'templates'),
+        dashboardDir: false,
+        logDestination: { write: () => true } as never,
+        monitor: { intervalMs: 200, probeInitialDelayMs: 100 },
+      });
+    const first = await start();
+    const r = await fetch(`${first.url}/api/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ workflow: emptySave('restart') }),
+    });
+    const { job_id } = (await r.json()) as { job_id: string };
+    await until(
+      async () => (await first.jobs.service.get(job_id))?.status === 'processing',
+      10_000,
+      'processing',
+    );
+    await first.close();
+    emu.setSpeed(Number.POSITIVE_INFINITY);
+    const second = await start();
+    closers.push(() => second.close());
+    await until(
+      async () => (await second.jobs.service.get(job_id))?.status === 'completed',
+      15_000,
+      'completed after restart',
+    );
+    const job = (await (await fetch(`${second.url}/api/v1/jobs/${job_id}`)).json()) as {
+      outputs: unknown[];
+    };
+    expect(job.outputs).toHaveLength(1);
+  });
 });
