@@ -1,4 +1,37 @@
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
 import { ApiError } from '../../errors.js';
+
+/** Loopback, private, link-local, CGNAT and unspecified ranges (v4 and v6). */
+const PRIVATE = new BlockList();
+for (const [net, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+] as const) {
+  PRIVATE.addSubnet(net, bits, 'ipv4');
+}
+for (const [net, bits] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+] as const) {
+  PRIVATE.addSubnet(net, bits, 'ipv6');
+}
+
+/** True for an address only a local network (or this machine) can reach. */
+export function isPrivateAddress(address: string): boolean {
+  const v = isIP(address);
+  if (v === 0) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped) return PRIVATE.check(mapped, 'ipv4');
+  return PRIVATE.check(address, v === 4 ? 'ipv4' : 'ipv6');
+}
 
 /** URL inputs: off unless hosts are allowlisted. */
 export interface UrlInputPolicy {
@@ -57,6 +90,30 @@ export async function fetchUrlInput(
     throw new ApiError('bad_request', `${url.host} is not an allowed input host`, [
       { path, message: `host ${url.host} is not allowlisted` },
     ]);
+  }
+  // An allowlisted name that resolves to a private address is refused unless that address is
+  // allowlisted itself (127.0.0.1 only when named).
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const addresses =
+    isIP(host) !== 0
+      ? [host]
+      : await lookup(host, { all: true }).then(
+          (list) => list.map((a) => a.address),
+          () => [] as string[],
+        );
+  if (addresses.length === 0) {
+    throw new ApiError('bad_request', `${path}: ${host} does not resolve`, [
+      { path, message: 'host does not resolve' },
+    ]);
+  }
+  const lower = policy.allowHosts.map((h) => h.toLowerCase().trim());
+  const hidden = addresses.find((a) => isPrivateAddress(a) && !lower.includes(a.toLowerCase()));
+  if (hidden) {
+    throw new ApiError(
+      'bad_request',
+      `${path}: ${host} resolves to the private address ${hidden}, which is not allowlisted`,
+      [{ path, message: `private address ${hidden} is not allowlisted` }],
+    );
   }
   let res: Response;
   try {
