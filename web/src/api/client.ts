@@ -11,6 +11,7 @@ import type {
   JobList,
   JobStatus,
   JobView,
+  PortAvailability,
   TemplateView,
 } from './types.js';
 
@@ -105,10 +106,20 @@ export const api = {
         'result',
       );
     },
-    /** Test settings that are not saved yet (the editor's "Test connection"). */
-    async testConfig(body: InstanceCreate): Promise<ConnectionTestResult> {
+    /**
+     * Test settings that are not saved yet (the editor's "Test connection"). `credentialsOf`:
+     * a saved instance whose stored credentials the gateway uses when `body` has no `auth`.
+     */
+    async testConfig(
+      body: InstanceCreate,
+      options: { credentialsOf?: string } = {},
+    ): Promise<ConnectionTestResult> {
       return itemOf<ConnectionTestResult>(
-        await request(`${V1}/instances/test`, { method: 'POST', body }),
+        await request(`${V1}/instances/test`, {
+          method: 'POST',
+          body,
+          query: { credentials_of: options.credentialsOf },
+        }),
         'result',
       );
     },
@@ -121,22 +132,17 @@ export const api = {
         'samples',
       );
     },
-    /** Whether a port is free on the gateway host, and a suggested free one. */
+    /**
+     * Whether a port is free on the gateway host (for a managed instance listening on `host`),
+     * who holds it, and a suggested free one. `exclude`: the instance being edited.
+     */
     async portCheck(
-      port: number | null,
-    ): Promise<{ available: boolean | null; suggested: number | null }> {
-      const body = await request<Record<string, unknown>>(`${V1}/instances/ports`, {
-        query: { port: port ?? undefined },
+      port: number,
+      options: { host?: string; exclude?: string } = {},
+    ): Promise<PortAvailability> {
+      return request<PortAvailability>(`${V1}/instances/ports`, {
+        query: { port, host: options.host, exclude: options.exclude },
       });
-      return {
-        available: typeof body.available === 'boolean' ? body.available : null,
-        suggested:
-          typeof body.suggested === 'number'
-            ? body.suggested
-            : typeof body.suggested_port === 'number'
-              ? body.suggested_port
-              : null,
-      };
     },
   },
   config: {

@@ -76,6 +76,23 @@ export interface HealthDetails {
   comfyui_version: string | null;
   vram_free: number | null;
   vram_total: number | null;
+  /** GPUs (or the CPU) at the last successful check; absent on older gateways. */
+  devices?: Array<{ name: string; type: string; vram_total: number; vram_free: number }>;
+}
+
+/** GET /api/v1/instances/ports: can a managed instance listen on this port of the gateway host? */
+export interface PortAvailability {
+  port: number;
+  host: string;
+  available: boolean;
+  /** Why not, in words. */
+  reason: string | null;
+  /** The process listening there, when the gateway could find it. */
+  holder?: { pid: number; command: string };
+  /** A configured instance on the gateway host with that port. */
+  used_by?: { id: string; name: string };
+  /** The first free port from `port` upward that no local instance uses. */
+  suggested: number | null;
 }
 
 /** Work figures of an instance. */

@@ -8,6 +8,7 @@ import {
   type InstanceCreate,
   type InstanceView,
   isNotAvailable,
+  type PortAvailability,
 } from '../../api/index.js';
 import { Dialog } from '../../components/dialog.js';
 import { toast } from '../../components/toasts.js';
@@ -96,6 +97,58 @@ function TestResult({ result }: { result: ConnectionTestResult | { error: string
   );
 }
 
+/** What the editor knows about the port of a managed instance. */
+type PortState =
+  | { kind: 'checked'; result: PortAvailability }
+  | { kind: 'not_available' }
+  | { kind: 'error'; message: string };
+
+function PortStatus(props: { state: PortState; port: string; onUse: (port: number) => void }) {
+  const { state } = props;
+  if (state.kind === 'not_available') {
+    return (
+      <span className="small hint" role="status">
+        port check not available on this gateway
+      </span>
+    );
+  }
+  if (state.kind === 'error') {
+    return (
+      <span className="small error-text" role="status">
+        port check failed: {state.message}
+      </span>
+    );
+  }
+  const r = state.result;
+  // An answer for a port the field no longer holds is stale.
+  if (String(r.port) !== props.port.trim()) return null;
+  const by = r.holder
+    ? ` by pid ${r.holder.pid} (${r.holder.command.length > 60 ? `${r.holder.command.slice(0, 59)}…` : r.holder.command})`
+    : r.used_by
+      ? ` by instance ${r.used_by.name}`
+      : '';
+  return (
+    <span className="small" role="status" data-testid="port-status">
+      {r.available ? (
+        <span className="ok-text">free on the gateway host</span>
+      ) : (
+        <span className="error-text" title={r.reason ?? undefined}>
+          in use{by}
+        </span>
+      )}
+      {!r.available && r.suggested !== null && (
+        <>
+          {' '}
+          <button type="button" className="link" onClick={() => props.onUse(r.suggested ?? 0)}>
+            Use suggested port {r.suggested}
+          </button>
+        </>
+      )}
+      {!r.available && r.suggested === null && <> — no free port nearby</>}
+    </span>
+  );
+}
+
 /**
  * Add or edit an instance: every field of the instance model, inline validation with the
  * gateway's own messages, "Test connection", port availability for managed instances.
@@ -110,9 +163,7 @@ export function InstanceEditor(props: { instance: InstanceView | null; onClose: 
   const [saving, setSaving] = useState(false);
   const [testing, setTesting] = useState(false);
   const [test, setTest] = useState<ConnectionTestResult | { error: string } | null>(null);
-  const [port, setPort] = useState<{ available: boolean | null; suggested: number | null } | null>(
-    null,
-  );
+  const [port, setPort] = useState<PortState | null>(null);
   const formRef = useRef<HTMLFormElement>(null);
   const readOnly = editing?.source === 'env';
 
@@ -126,27 +177,46 @@ export function InstanceEditor(props: { instance: InstanceView | null; onClose: 
   };
 
   // Port availability matters for managed instances (the gateway starts them on this host).
+  const editingId = editing?.id;
   useEffect(() => {
-    if (form.kind !== 'managed') {
+    const n = Number(form.port.trim());
+    if (form.kind !== 'managed' || !/^\d+$/.test(form.port.trim()) || n < 1 || n > 65_535) {
       setPort(null);
       return;
     }
-    const n = Number(form.port);
+    const host = form.host.trim();
+    let live = true;
     const t = setTimeout(() => {
       api.instances
-        .portCheck(Number.isInteger(n) && n > 0 ? n : null)
-        .then(setPort)
-        .catch((e: unknown) =>
-          setPort(isNotAvailable(e) ? null : { available: null, suggested: null }),
-        );
+        .portCheck(n, {
+          ...(host ? { host } : {}),
+          ...(editingId ? { exclude: editingId } : {}),
+        })
+        .then((result) => {
+          if (live) setPort({ kind: 'checked', result });
+        })
+        .catch((e: unknown) => {
+          if (!live) return;
+          setPort(
+            isNotAvailable(e)
+              ? { kind: 'not_available' }
+              : { kind: 'error', message: errorMessage(e) },
+          );
+        });
     }, 300);
-    return () => clearTimeout(t);
-  }, [form.kind, form.port]);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [form.kind, form.port, form.host, editingId]);
 
   const focusFirstError = (errs: FieldErrors) => {
     const first = Object.keys(errs)[0];
     if (!first) return;
-    const el = formRef.current?.querySelector<HTMLElement>(`[name="${CSS.escape(first)}"]`);
+    const el = formRef.current?.querySelector<HTMLElement>(
+      // Inside a quoted attribute value only quotes and backslashes need escaping.
+      `[name="${first.replace(/["\\]/g, '\\$&')}"]`,
+    );
     el?.focus();
   };
 
@@ -196,16 +266,34 @@ export function InstanceEditor(props: { instance: InstanceView | null; onClose: 
         String(editing.port) === form.port.trim() &&
         editing.tls === form.tls &&
         !form.auth_changed;
-      const result = unchanged
-        ? await api.instances.test(editing.id)
-        : await api.instances.testConfig(body as InstanceCreate);
+      let result: ConnectionTestResult;
+      if (unchanged) result = await api.instances.test(editing.id);
+      else {
+        // `auth: null` (credentials removed) means: test without any.
+        const { auth, ...rest } = body as InstanceCreate & { auth?: InstanceCreate['auth'] | null };
+        const draft: InstanceCreate = auth ? { ...rest, auth } : rest;
+        // Credentials left as they are stay on the gateway: it uses the stored ones.
+        const keepStored = editing?.auth && !('auth' in body);
+        result = await api.instances.testConfig(
+          draft,
+          keepStored && editing ? { credentialsOf: editing.id } : {},
+        );
+      }
       setTest(result);
     } catch (error) {
+      if (error instanceof ApiRequestError && error.fieldErrors.length > 0) {
+        const mapped = mapServerErrors(error.fieldErrors, form);
+        setErrors(mapped);
+        focusFirstError(mapped);
+        setTest({ error: 'fix the highlighted fields first' });
+        return;
+      }
       setTest({
-        error:
-          isNotAvailable(error) && !editing
-            ? 'this gateway tests saved instances only: add the instance, then use Test on its card'
-            : errorMessage(error),
+        error: isNotAvailable(error)
+          ? editing
+            ? 'this gateway tests saved settings only: save, then test again'
+            : 'this gateway tests saved instances only: add the instance, then use Test on its card'
+          : errorMessage(error),
       });
     } finally {
       setTesting(false);
@@ -309,19 +397,11 @@ export function InstanceEditor(props: { instance: InstanceView | null; onClose: 
                     onChange={(e) => set('port', e.target.value)}
                   />
                   {port && (
-                    <span className="small" role="status">
-                      {port.available === true && <span className="ok-text">free</span>}
-                      {port.available === false && <span className="error-text">in use</span>}
-                      {port.suggested !== null && String(port.suggested) !== form.port && (
-                        <button
-                          type="button"
-                          className="link"
-                          onClick={() => set('port', String(port.suggested))}
-                        >
-                          Use {port.suggested}
-                        </button>
-                      )}
-                    </span>
+                    <PortStatus
+                      state={port}
+                      port={form.port}
+                      onUse={(n) => set('port', String(n))}
+                    />
                   )}
                 </div>
               )}
