@@ -107,28 +107,28 @@ function PortStatus(props: { state: PortState; port: string; onUse: (port: numbe
   const { state } = props;
   if (state.kind === 'not_available') {
     return (
-      <span className="small hint" role="status">
+      <div className="small hint" role="status">
         port check not available on this gateway
-      </span>
+      </div>
     );
   }
   if (state.kind === 'error') {
     return (
-      <span className="small error-text" role="status">
+      <div className="small error-text" role="status">
         port check failed: {state.message}
-      </span>
+      </div>
     );
   }
   const r = state.result;
   // An answer for a port the field no longer holds is stale.
   if (String(r.port) !== props.port.trim()) return null;
   const by = r.holder
-    ? ` by pid ${r.holder.pid} (${r.holder.command.length > 60 ? `${r.holder.command.slice(0, 59)}…` : r.holder.command})`
+    ? ` by pid ${r.holder.pid} (${r.holder.command.length > 48 ? `${r.holder.command.slice(0, 47)}…` : r.holder.command})`
     : r.used_by
       ? ` by instance ${r.used_by.name}`
       : '';
   return (
-    <span className="small" role="status" data-testid="port-status">
+    <div className="small" role="status" data-testid="port-status">
       {r.available ? (
         <span className="ok-text">free on the gateway host</span>
       ) : (
@@ -145,7 +145,7 @@ function PortStatus(props: { state: PortState; port: string; onUse: (port: numbe
         </>
       )}
       {!r.available && r.suggested === null && <> — no free port nearby</>}
-    </span>
+    </div>
   );
 }
 
@@ -389,7 +389,7 @@ export function InstanceEditor(props: { instance: InstanceView | null; onClose: 
             </Field>
             <Field label="Port" name="port" errors={errors}>
               {(a) => (
-                <div className="row">
+                <div>
                   <input
                     {...a}
                     inputMode="numeric"
