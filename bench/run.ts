@@ -7,6 +7,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   monitor: async () => (await import('./monitor.js')).main(),
   scheduler: async () => (await import('./scheduler.js')).main(),
   dispatch: async () => (await import('./dispatch.js')).main(),
+  overhead: async () => (await import('./overhead.js')).main(),
 };
 
 const wanted = process.argv.slice(2);

@@ -12,6 +12,7 @@ import { registerMultipart } from './plugins/multipart.js';
 import { registerRateLimit } from './plugins/rate-limit.js';
 import { registerSwagger } from './plugins/swagger.js';
 import { registerWebsocket } from './plugins/websocket.js';
+import { comfyRoutes } from './routes/comfy/index.js';
 import { configRoutes } from './routes/config/index.js';
 import { eventsRoutes } from './routes/events/index.js';
 import { healthRoutes } from './routes/health/index.js';
@@ -53,7 +54,7 @@ function packageVersion(): string {
 }
 
 function loggedUrl(url: string): string {
-  return url.replace(/([?&]access_token=)[^&]*/gi, '$1[redacted]');
+  return url.replace(/([?&](?:access_)?token=)[^&]*/gi, '$1[redacted]');
 }
 
 /**
@@ -212,6 +213,13 @@ export async function registerJobApi(
   app.addHook('onClose', async () => offMetrics());
   await app.register(templatesRoutes, { layer });
   await app.register(seedRoutes, { layer });
+  // ComfyUI's own paths (/prompt, /ws, /view, ... and their /api mirrors); GET / and /assets/*
+  // stay the dashboard's.
+  await app.register(comfyRoutes, {
+    service: layer.service,
+    services: layer.services,
+    bus: layer.jobBus,
+  });
   if (options.dashboardDir !== false) {
     await registerDashboard(
       app,

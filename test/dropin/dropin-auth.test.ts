@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 describe('drop-in routes with API keys', () => {
-  it('refuses a call without a key in JSON, accepts Bearer and ?access_token=', async () => {
+  it('refuses a call without a key in JSON, accepts Bearer, ?access_token= and ?token=', async () => {
     const none = await call(base, 'GET', '/prompt');
     expect(none.status).toBe(401);
     expect(none.json).toBeDefined();
@@ -56,6 +56,9 @@ describe('drop-in routes with API keys', () => {
     });
     expect(bearer.status).toBe(200);
     expect((await call(base, 'GET', `/object_info/Nope?access_token=${alice}`)).json).toEqual({});
+    // Clients that can only append a query parameter often name it `token`.
+    expect((await call(base, 'GET', `/object_info/Nope?token=${alice}`)).json).toEqual({});
+    expect((await call(base, 'GET', '/object_info/Nope?token=cck_wrong')).status).toBe(401);
   });
 
   it('runs a prompt over ?access_token= (HTTP and /ws); another key neither sees nor cancels it', async () => {

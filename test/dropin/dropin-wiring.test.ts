@@ -5,7 +5,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerJobApi } from '../../src/api/app.js';
-import { comfyRoutes } from '../../src/api/routes/comfy/index.js';
 import { type JobLayer, openJobLayer } from '../../src/api/routes/jobs/index.js';
 import { type Harness, harness, until } from '../../src/api/testing/harness.js';
 import type { EventBus } from '../../src/store/index.js';
@@ -26,11 +25,6 @@ beforeAll(async () => {
     dataDir: path.join(h.dir, 'data'),
   });
   await registerJobApi(h.app, layer, { dashboardDir: false });
-  await h.app.register(comfyRoutes, {
-    service: layer.service,
-    services: layer.services,
-    bus: layer.jobBus,
-  });
   await h.app.listen({ port: 0, host: '127.0.0.1' });
   const addr = h.app.server.address();
   if (addr === null || typeof addr === 'string') throw new Error('no address');

@@ -35,10 +35,11 @@ function bearerToken(request: FastifyRequest): string | undefined {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     return m?.[1] ?? header.trim();
   }
-  // Browsers cannot set headers on EventSource / WebSocket: those routes accept ?access_token=.
+  // Browsers cannot set headers on EventSource / WebSocket, and many ComfyUI clients cannot set
+  // any: those routes accept ?access_token= (or ?token=).
   if (request.routeOptions.config?.acceptsQueryToken) {
     const q = request.query as Record<string, unknown> | undefined;
-    const t = q?.access_token;
+    const t = q?.access_token ?? q?.token;
     if (typeof t === 'string' && t !== '') return t;
   }
   return undefined;

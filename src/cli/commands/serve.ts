@@ -15,6 +15,8 @@ interface ServeOptions {
   logLevel?: string;
   corsOrigins?: string;
   rateLimit?: string;
+  templatesDir?: string;
+  allowInputHosts?: string;
 }
 
 /** How long a graceful shutdown may take before the process ends anyway. */
@@ -59,6 +61,14 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--config <file>', 'comfyui_instances.json to use (env COMFY_CLUSTER_CONFIG)')
     .option('--data-dir <dir>', 'where the database lives (env COMFY_CLUSTER_DATA_DIR)')
+    .option(
+      '--templates-dir <dir>',
+      'workflow templates loaded at start (env COMFY_CLUSTER_TEMPLATES)',
+    )
+    .option(
+      '--allow-input-hosts <list>',
+      'hosts jobs may fetch input URLs from (comma-separated; off by default)',
+    )
     .option('--insecure', 'allow a non-loopback address without any API key')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (env LOG_LEVEL)`)
     .option('--cors-origins <list>', 'comma-separated origins allowed by CORS ("*" for any)')
@@ -124,6 +134,15 @@ export function registerServeCommand(program: Command): void {
           ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
           ...(level === undefined ? {} : { flags: { log_level: level } }),
           ...(corsOrigins ? { corsOrigins } : {}),
+          ...(opts.templatesDir === undefined ? {} : { templatesDir: opts.templatesDir }),
+          ...(opts.allowInputHosts === undefined
+            ? {}
+            : {
+                allowInputHosts: opts.allowInputHosts
+                  .split(',')
+                  .map((h) => h.trim())
+                  .filter((h) => h !== ''),
+              }),
           app: { rateLimit: rateLimit === 0 ? false : { max: rateLimit, windowMs: 60_000 } },
         });
       } catch (err) {
