@@ -11,7 +11,7 @@ import { isMonitored, testConnection } from '../../../fleet/health/index.js';
 import { connectionOf, type InstanceView, normalizeInstance } from '../../../fleet/index.js';
 import { ApiError, validationFailed } from '../../errors.js';
 import { AnyObject, errorResponses } from '../../schemas.js';
-import { isLocalHost, portAvailability } from './port-availability.js';
+import { isLocalAddress, portAvailability } from './port-availability.js';
 import {
   ActiveBody,
   ActiveSchema,
@@ -174,7 +174,7 @@ export async function instancesRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { port, host, exclude } = request.query;
-      if (!isLocalHost(host)) {
+      if (!isLocalAddress(host)) {
         throw validationFailed([
           {
             path: 'query.host',

@@ -35,23 +35,27 @@ function bare(host: string): string {
 }
 
 /**
- * True when `host` names this machine: loopback, the wildcard addresses, `localhost`, the host
- * name, or an address of one of its network interfaces.
+ * True when `host` is an address of this machine that may be probed: loopback, the wildcard
+ * addresses, `localhost`, or an address of one of its network interfaces (no name lookups).
  *
  * @example
- * isLocalHost('127.0.0.1'); // true
- * isLocalHost('10.9.8.7'); // false unless an interface has it
+ * isLocalAddress('127.0.0.1'); // true
+ * isLocalAddress('10.9.8.7'); // false unless an interface has it
  */
-export function isLocalHost(host: string): boolean {
+export function isLocalAddress(host: string): boolean {
   const h = bare(host);
   if (WILDCARDS.has(h) || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h)) return true;
-  if (h === hostname().toLowerCase()) return true;
   for (const list of Object.values(networkInterfaces())) {
     for (const address of list ?? []) {
       if (bare(address.address) === h) return true;
     }
   }
   return false;
+}
+
+/** {@link isLocalAddress}, or this machine's host name (for configured instances only). */
+function isLocalHost(host: string): boolean {
+  return isLocalAddress(host) || bare(host) === hostname().toLowerCase();
 }
 
 interface Probe {
@@ -78,7 +82,7 @@ async function probe(host: string, port: number): Promise<Probe> {
 }
 
 /**
- * Checks `port` on `host` (which must be local: see {@link isLocalHost}) against running
+ * Checks `port` on `host` (which must be local: see {@link isLocalAddress}) against running
  * processes and the configured instances on this machine (except `excludeId`, the one being
  * edited), and suggests the next port that is free of both.
  *
