@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect } from 'kysely';
 import type { HealthRingLimits } from './health-sample-repository.js';
 import { defaultStoreFile } from './paths.js';
 import type { Database } from './schema.js';
@@ -85,13 +85,50 @@ async function openSqlite(options: SqliteStoreOptions): Promise<Store> {
     sqlite.close();
     throw err;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite, STATEMENT_CACHE_SIZE) }),
+  });
   return new Store(
     db,
     'sqlite',
     inMemory ? file : path.resolve(file),
     options.healthRing ? { healthRing: options.healthRing } : {},
   );
+}
+
+/** Distinct SQL texts kept prepared; Kysely compiles one text per query shape, so few are live. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely's SQLite driver prepares every query again; preparing costs more than running our small
+ * statements. Kysely's compiled SQL is stable per query shape (values are bound as parameters),
+ * so statements are kept by SQL text, least recently used dropped first. Reusing a statement is
+ * safe: the driver runs one query at a time on its single connection, and SQLite re-prepares a
+ * statement itself after a schema change.
+ */
+function withStatementCache(sqlite: SqliteDatabase, size: number): SqliteDatabase {
+  const cache = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
+  return {
+    prepare(sql) {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        // Move to the back of the insertion order (most recently used).
+        cache.delete(sql);
+      } else {
+        stmt = sqlite.prepare(sql);
+        if (cache.size >= size) {
+          const oldest = cache.keys().next();
+          if (!oldest.done) cache.delete(oldest.value);
+        }
+      }
+      cache.set(sql, stmt);
+      return stmt;
+    },
+    close() {
+      cache.clear();
+      sqlite.close();
+    },
+  };
 }
 
 async function openPostgres(options: PostgresStoreOptions): Promise<Store> {

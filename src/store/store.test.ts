@@ -27,6 +27,30 @@ async function open(file = path.join(dir, 'nested', 'cc.db')): Promise<Store> {
 }
 
 describe('openStore (sqlite)', () => {
+  it('reuses prepared statements safely: a schema change, many distinct queries, a stream', async () => {
+    const store = await open();
+    await sql`create table t (a integer)`.execute(store.db);
+    await sql`insert into t (a) values (${1})`.execute(store.db);
+    const before = await sql<Record<string, unknown>>`select * from t`.execute(store.db);
+    expect(before.rows).toEqual([{ a: 1 }]);
+    await sql`alter table t add column b text default 'x'`.execute(store.db);
+    // Same SQL text as above: the kept statement must see the new column.
+    const after = await sql<Record<string, unknown>>`select * from t`.execute(store.db);
+    expect(after.rows).toEqual([{ a: 1, b: 'x' }]);
+    // More distinct texts than the cache keeps: old ones are dropped, queries still answer.
+    for (let i = 0; i < 600; i++) {
+      const r = await sql<{ v: number }>`select ${sql.lit(i)} as v`.execute(store.db);
+      expect(r.rows[0]?.v).toBe(i);
+    }
+    const streamed: unknown[] = [];
+    for await (const row of store.db
+      .selectFrom('t' as never)
+      .selectAll()
+      .stream())
+      streamed.push(row);
+    expect(streamed).toEqual([{ a: 1, b: 'x' }]);
+  });
+
   it('creates the file and its directory, in WAL mode with foreign keys and a busy timeout', async () => {
     const file = path.join(dir, 'nested', 'cc.db');
     const store = await open(file);
