@@ -12,9 +12,12 @@ export function useLatencySeries(id: string) {
   return liveSeries.get(`latency:${id}`);
 }
 
-/** Device name of an instance: what the health check saw, else the configured GPU. */
+/**
+ * Device name of an instance: what the live health report saw, else what the instance list
+ * carried from the last check, else the configured GPU.
+ */
 export function deviceLabel(i: InstanceView, h: InstanceHealthReport | null): string {
-  const d = h?.devices?.[0];
+  const d = h?.devices?.[0] ?? i.health_details?.devices?.[0];
   if (d) return d.name;
   return i.gpu_device ? `GPU ${i.gpu_device}` : '—';
 }
