@@ -31,29 +31,38 @@ async function saveImages(
   opts: SaveOptions,
 ): Promise<NodeResult> {
   const { batch, height, width } = imageDims(images);
-  const target = shared.savePaths.allocate(
-    opts.dir(ctx),
-    prefix + opts.prefixAppend(),
-    width,
-    height,
-    batch,
-    'png',
-  );
+  const dir = opts.dir(ctx);
+  const fullPrefix = prefix + opts.prefixAppend();
+  const now = new Date();
+  let target = shared.savePaths.claim(dir, fullPrefix, width, height, batch, 'png', now);
   const text = pngMetadata(ctx, shared);
   const results: JsonValue[] = [];
   let counter = target.counter;
   for (let b = 0; b < batch; b++) {
     const png = imageToPng(images, b, { compressLevel: opts.compressLevel, text });
-    const name = target.filename.replaceAll('%batch_num%', String(b));
-    const file = `${name}_${String(counter).padStart(5, '0')}_.png`;
+    let file = fileName(target.filename, b, counter);
     // Synchronous on purpose: one prompt runs at a time, and an async write would make the
     // executor wait a thread-pool round trip per image (measured: half the emulator's throughput).
-    writeFileSync(path.join(target.folder, file), png);
+    // Exclusive create instead of an existence check per save: only when something else wrote
+    // the remembered name is the folder listed again (ComfyUI's counter = highest + 1).
+    try {
+      writeFileSync(path.join(target.folder, file), png, { flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      target = shared.savePaths.rescan(dir, fullPrefix, width, height, batch - b, 'png', now);
+      counter = target.counter;
+      file = fileName(target.filename, b, counter);
+      writeFileSync(path.join(target.folder, file), png);
+    }
     results.push({ filename: file, subfolder: target.subfolder, type: opts.type });
     counter += 1;
     await ctx.work(opts.msPerImage);
   }
   return { outputs: [], ui: { images: results } };
+}
+
+function fileName(stem: string, b: number, counter: number): string {
+  return `${stem.replaceAll('%batch_num%', String(b))}_${String(counter).padStart(5, '0')}_.png`;
 }
 
 /** ComfyUI's SaveImage. */
