@@ -93,6 +93,19 @@ describe('SaveImage', () => {
     expect(r.ui?.images).toEqual([{ filename: 'p_00006_.png', subfolder: '', type: 'output' }]);
   });
 
+  it('never overwrites a file written behind its back in the middle of a batch', async () => {
+    ctx = createTestContext();
+    const def = node('SaveImage');
+    await def.run({ images: solidImage(2, 2, 1, 0), filename_prefix: 'q' }, ctx);
+    writeFileSync(path.join(ctx.dirs.output, 'q_00003_.png'), 'theirs');
+    const r = await def.run({ images: solidImage(2, 2, 2, 0), filename_prefix: 'q' }, ctx);
+    expect(r.ui?.images).toEqual([
+      { filename: 'q_00002_.png', subfolder: '', type: 'output' },
+      { filename: 'q_00004_.png', subfolder: '', type: 'output' },
+    ]);
+    expect(readFileSync(path.join(ctx.dirs.output, 'q_00003_.png'), 'utf8')).toBe('theirs');
+  });
+
   it('puts a prefix with a folder into that subfolder and expands date variables', async () => {
     ctx = createTestContext();
     const def = node('SaveImage');
