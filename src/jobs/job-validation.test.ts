@@ -121,6 +121,23 @@ describe('validateJobForFleet', () => {
     ).toEqual({ capable: ['a', 'b'], unverified: [] });
   });
 
+  it('instances with equal capabilities (separate objects) get the same answer; others their own', async () => {
+    const twin = (id: string, caps: typeof plain): FleetInstanceCapabilities => ({
+      instance_id: id,
+      tags: [],
+      capabilities: structuredClone(caps),
+    });
+    const rb = REMOVE_BACKGROUND_TEMPLATE.workflow;
+    const many = [twin('a1', plain), twin('b1', rembg), twin('a2', plain), twin('b2', rembg)];
+    expect(
+      await validateJobForFleet({ workflow: rb, input_names: ['image.png'] }, fleet(...many)),
+    ).toEqual({ capable: ['b1', 'b2'], unverified: [] });
+    const e = await rejection(
+      validateJobForFleet({ workflow: rb, input_names: ['image.png'] }, fleet(many[0]!, many[2]!)),
+    );
+    expect(e.code).toBe('NO_CAPABLE_INSTANCE');
+  });
+
   it('a missing input file is a workflow error, in ComfyUI’s words', async () => {
     const e = await rejection(
       validateJobForFleet({ workflow: { '1': load('photo.png'), '2': save('1') } }, fleet(A())),

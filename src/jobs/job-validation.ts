@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   comboOptions,
   fileInputValidation,
@@ -149,6 +150,23 @@ function checkInstance(
   return { instance_id: instanceId, result, missingClasses, missingModels, errorCount };
 }
 
+/** Content keys of capability objects (the monitor keeps one object per fetch, so few). */
+const capabilityKeys = new WeakMap<InstanceCapabilities, string>();
+
+/** A digest of what validation reads (node classes, model lists), computed once per object. */
+function capabilitiesKey(caps: InstanceCapabilities): string {
+  let key = capabilityKeys.get(caps);
+  if (key === undefined) {
+    key = createHash('sha256')
+      .update(JSON.stringify(caps.node_classes))
+      .update('\0')
+      .update(JSON.stringify(caps.models))
+      .digest('base64');
+    capabilityKeys.set(caps, key);
+  }
+  return key;
+}
+
 function runs(check: InstanceCheck): boolean {
   return check.result.ok && Object.keys(check.result.nodeErrors).length === 0;
 }
@@ -249,9 +267,22 @@ export async function validateJobForFleet(
   const inputNames = new Set(job.input_names ?? []);
   const checks: InstanceCheck[] = [];
   const unverified: string[] = [];
+  // Instances with the same capabilities give the same answer: validate once per distinct set.
+  const byContent = new Map<string, InstanceCheck>();
   for (const c of candidates) {
-    if (c.capabilities === null) unverified.push(c.instance_id);
-    else checks.push(checkInstance(c.instance_id, c.capabilities, job.workflow, inputNames));
+    if (c.capabilities === null) {
+      unverified.push(c.instance_id);
+      continue;
+    }
+    const key = capabilitiesKey(c.capabilities);
+    const same = byContent.get(key);
+    if (same) {
+      checks.push({ ...same, instance_id: c.instance_id });
+    } else {
+      const check = checkInstance(c.instance_id, c.capabilities, job.workflow, inputNames);
+      byContent.set(key, check);
+      checks.push(check);
+    }
   }
   const capable = checks.filter(runs).map((c) => c.instance_id);
   if (capable.length > 0 || unverified.length > 0) return { capable, unverified };
