@@ -8,7 +8,9 @@ const gpu = { name: 'cuda:0 NVIDIA RTX 4090', type: 'cuda', vram_total: 24e9, vr
 
 describe('deviceLabel', () => {
   it('shows the device from the list before any live health report arrives', () => {
-    const view = instance({ health_details: { devices: [gpu] } as NonNullable<InstanceView['health_details']> });
+    const view = instance({
+      health_details: { devices: [gpu] } as NonNullable<InstanceView['health_details']>,
+    });
     expect(deviceLabel(view, null)).toBe('cuda:0 NVIDIA RTX 4090');
   });
 
