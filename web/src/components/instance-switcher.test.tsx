@@ -5,40 +5,17 @@ import { act, cleanup, fireEvent, render, screen } from '@testing-library/react'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configureApi, type InstanceView } from '../api/index.js';
 import { keys } from '../state/query-keys.js';
+import { instanceView } from '../testing/fixtures.js';
 import { InstanceSwitcher, shortcutTarget } from './instance-switcher.js';
 
 const base = { ctrlKey: false, metaKey: false, altKey: false, shiftKey: false };
 
 function inst(id: string, active = false): InstanceView {
-  return {
-    id,
+  return instanceView(id, {
     name: `box-${id}`,
-    description: '',
-    host: '127.0.0.1',
-    port: 8188,
-    tls: false,
-    auth: null,
-    kind: 'remote',
-    gpu_device: null,
-    env_vars: {},
-    custom_nodes_path: null,
-    max_concurrent: 1,
-    prefetch: 1,
-    timeout_ms: 300000,
-    priority: 1,
-    tags: [],
-    enabled: true,
-    auto_start: false,
-    path_map: [],
-    created_at: '',
-    last_used_at: null,
-    source: 'api',
-    status: 'running',
-    status_reason: null,
     active,
-    origin: null,
     health: id === 'b' ? 'unhealthy' : 'healthy',
-  };
+  });
 }
 
 describe('shortcutTarget', () => {

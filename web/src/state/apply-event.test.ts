@@ -1,41 +1,13 @@
 import { type InfiniteData, QueryClient } from '@tanstack/react-query';
 import { describe, expect, it } from 'vitest';
 import type { InstanceHealthReport, InstanceView, JobList, JobView } from '../api/index.js';
+import { instanceView } from '../testing/fixtures.js';
 import { applyEvent, type HealthMap, mergeJob, unwrapEvent } from './apply-event.js';
 import { LiveSeries } from './live-series.js';
 import { keys } from './query-keys.js';
 
 function inst(id: string, over: Partial<InstanceView> = {}): InstanceView {
-  return {
-    id,
-    name: id,
-    description: '',
-    host: '127.0.0.1',
-    port: 8188,
-    tls: false,
-    auth: null,
-    kind: 'remote',
-    gpu_device: null,
-    env_vars: {},
-    custom_nodes_path: null,
-    max_concurrent: 1,
-    prefetch: 1,
-    timeout_ms: 300000,
-    priority: 1,
-    tags: [],
-    enabled: true,
-    auto_start: false,
-    path_map: [],
-    created_at: '',
-    last_used_at: null,
-    source: 'api',
-    status: 'running',
-    status_reason: null,
-    active: false,
-    origin: null,
-    health: 'healthy',
-    ...over,
-  };
+  return instanceView(id, { health: 'healthy', ...over });
 }
 
 function job(id: string, over: Partial<JobView> = {}): JobView {
