@@ -583,37 +583,7 @@ export class InstanceRegistry {
    * (`starting` -> `running`, or `error` with the reason). Resolves with the new view.
    */
   async start(ref: string): Promise<InstanceView> {
-    this.#assertOpen();
-    const { entry, supervisor } = await this.#exclusive(async () => {
-      let e = this.#entry(ref);
-      if (e.status === 'starting' || e.status === 'stopping') {
-        throw new LifecycleError(
-          'invalid_state',
-          `instance '${e.instance.name}' is ${e.status}; wait for it to finish`,
-        );
-      }
-      const sup =
-        e.instance.kind === 'managed' && e.status !== 'running' && e.status !== 'paused'
-          ? this.#needSupervisor(e, 'start')
-          : undefined;
-      e = await this.#setEnabled(e, true);
-      this.#publishStatus(e, sup ? 'starting' : 'running', null);
-      return { entry: e, supervisor: sup };
-    });
-    if (supervisor) {
-      try {
-        await supervisor.start(structuredClone(entry.instance));
-      } catch (err) {
-        this.#statusIfPresent(
-          entry.instance.id,
-          'error',
-          err instanceof Error ? err.message : String(err),
-        );
-        throw err;
-      }
-      this.#statusIfPresent(entry.instance.id, 'running', null);
-    }
-    return this.resolve(entry.instance.id);
+    return this.#switchRouting(ref, 'start');
   }
 
   /**
@@ -621,7 +591,17 @@ export class InstanceRegistry {
    * supervisor stops the process (`stopping` -> `stopped`).
    */
   async stop(ref: string): Promise<InstanceView> {
+    return this.#switchRouting(ref, 'stop');
+  }
+
+  /**
+   * start / stop: enables or disables routing (saved as `enabled`) and, for a managed instance
+   * that is not already there, has the supervisor start or stop its process, passing through
+   * `starting` / `stopping` and ending in `running` / `stopped`, or `error` with the reason.
+   */
+  async #switchRouting(ref: string, action: 'start' | 'stop'): Promise<InstanceView> {
     this.#assertOpen();
+    const starting = action === 'start';
     const { entry, supervisor } = await this.#exclusive(async () => {
       let e = this.#entry(ref);
       if (e.status === 'starting' || e.status === 'stopping') {
@@ -630,17 +610,21 @@ export class InstanceRegistry {
           `instance '${e.instance.name}' is ${e.status}; wait for it to finish`,
         );
       }
+      const alreadyThere = starting
+        ? e.status === 'running' || e.status === 'paused'
+        : e.status === 'stopped';
       const sup =
-        e.instance.kind === 'managed' && e.status !== 'stopped'
-          ? this.#needSupervisor(e, 'stop')
+        e.instance.kind === 'managed' && !alreadyThere
+          ? this.#needSupervisor(e, action)
           : undefined;
-      e = await this.#setEnabled(e, false);
-      this.#publishStatus(e, sup ? 'stopping' : 'stopped', null);
+      e = await this.#setEnabled(e, starting);
+      const done = starting ? 'running' : 'stopped';
+      this.#publishStatus(e, sup ? (starting ? 'starting' : 'stopping') : done, null);
       return { entry: e, supervisor: sup };
     });
     if (supervisor) {
       try {
-        await supervisor.stop(structuredClone(entry.instance));
+        await supervisor[action](structuredClone(entry.instance));
       } catch (err) {
         this.#statusIfPresent(
           entry.instance.id,
@@ -649,7 +633,7 @@ export class InstanceRegistry {
         );
         throw err;
       }
-      this.#statusIfPresent(entry.instance.id, 'stopped', null);
+      this.#statusIfPresent(entry.instance.id, starting ? 'running' : 'stopped', null);
     }
     return this.resolve(entry.instance.id);
   }
