@@ -65,20 +65,11 @@ export function loadImageNode(): EmulatedNodeDefinition {
     async run(values, ctx) {
       const inputs = new NodeInputs(values, 'LoadImage.load_image');
       const file = resolveForRun(inputs.string('image'), ctx.dirs);
-      let decoded: Awaited<ReturnType<typeof readImageFile>>;
-      try {
-        decoded = await readImageFile(file);
-      } catch (err) {
-        throw withFrame(
-          err,
-          tracebackFrame(
-            `${COMFY_ROOT}/nodes.py`,
-            1664,
-            'load_image',
-            'img = node_helpers.pillow(Image.open, image_path)',
-          ),
-        );
-      }
+      const decoded = await readForNode(
+        file,
+        1664,
+        'img = node_helpers.pillow(Image.open, image_path)',
+      );
       const first = decoded.frames[0];
       if (!first) throw new PythonNodeError('IndexError', 'list index out of range');
       // Frames of another size than the first are skipped, as ComfyUI does.
@@ -99,6 +90,22 @@ export function loadImageNode(): EmulatedNodeDefinition {
       return { outputs: [concat(images), concat(masks)] };
     },
   });
+}
+
+/**
+ * Reads an input image; a failure carries the frame of ComfyUI's nodes.py `load_image` where
+ * the real node opens the file (its line and code differ between LoadImage and LoadImageMask).
+ */
+async function readForNode(
+  file: string,
+  line: number,
+  code: string,
+): Promise<Awaited<ReturnType<typeof readImageFile>>> {
+  try {
+    return await readImageFile(file);
+  } catch (err) {
+    throw withFrame(err, tracebackFrame(`${COMFY_ROOT}/nodes.py`, line, 'load_image', code));
+  }
 }
 
 const MASK_CHANNEL_NAMES = ['alpha', 'red', 'green', 'blue'] as const;
@@ -124,20 +131,11 @@ export function loadImageMaskNode(): EmulatedNodeDefinition {
       const inputs = new NodeInputs(values, 'LoadImageMask.load_image');
       const file = resolveForRun(inputs.string('image'), ctx.dirs);
       const channel = inputs.choice('channel', MASK_CHANNEL_NAMES);
-      let decoded: Awaited<ReturnType<typeof readImageFile>>;
-      try {
-        decoded = await readImageFile(file);
-      } catch (err) {
-        throw withFrame(
-          err,
-          tracebackFrame(
-            `${COMFY_ROOT}/nodes.py`,
-            1721,
-            'load_image',
-            'i = node_helpers.pillow(Image.open, image_path)',
-          ),
-        );
-      }
+      const decoded = await readForNode(
+        file,
+        1721,
+        'i = node_helpers.pillow(Image.open, image_path)',
+      );
       const f = decoded.frames[0];
       if (!f) throw new PythonNodeError('IndexError', 'list index out of range');
       // The file is converted to RGBA first, so every channel exists; alpha is inverted.
