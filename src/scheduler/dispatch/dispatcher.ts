@@ -76,6 +76,7 @@ export class Dispatcher {
   readonly #cancelWanted = new Set<string>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #idleWaiters = new Set<() => void>();
+  readonly #stallListeners = new Set<(instanceId: string, jobId: string) => void>();
   #subs: Unsubscribe[] = [];
   #pumpQueued = false;
   #holdTimer: NodeJS.Timeout | undefined;
@@ -155,6 +156,19 @@ export class Dispatcher {
     clearTimeout(this.#holdTimer);
     for (const runner of this.#runners.values()) runner.detach();
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+  }
+
+  /**
+   * Calls `listener(instanceId, jobId)` after a job's runner stalled on an instance (no event for
+   * the stall timeout) and the job was requeued or failed; the gateway restarts a managed
+   * instance from there. Returns the unsubscribe function.
+   *
+   * @example
+   * dispatcher.onInstanceStalled((id) => escalation.instanceStalled(id));
+   */
+  onInstanceStalled(listener: (instanceId: string, jobId: string) => void): () => void {
+    this.#stallListeners.add(listener);
+    return () => this.#stallListeners.delete(listener);
   }
 
   /** Counters: waiting jobs, jobs on instances, totals. */
@@ -334,6 +348,15 @@ export class Dispatcher {
     } finally {
       this.#runners.delete(job.id);
       this.fleet.removeInFlight(instanceId, job.id);
+    }
+    if (runner.stalled) {
+      for (const listener of this.#stallListeners) {
+        try {
+          listener(instanceId, job.id);
+        } catch {
+          // a listener's failure is its own; dispatching goes on
+        }
+      }
     }
     if (outcome.type === 'detached' && this.#state === 'running') {
       this.#reattachLater(job.id, lease.attempt);

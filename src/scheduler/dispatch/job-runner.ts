@@ -156,6 +156,11 @@ export class JobRunner {
     return this.lease.instance_id;
   }
 
+  /** The attempt ended because the instance sent no event for the stall timeout. */
+  get stalled(): boolean {
+    return this.#stop === 'stall';
+  }
+
   /** A cancel was requested: dequeue or interrupt on the instance, then mark cancelled. */
   cancel(): void {
     this.#halt('cancel');
