@@ -161,6 +161,8 @@ export interface JobIntake {
   defaults?: Partial<JobDefaults>;
   /** Expected run time of one job, for `estimated_completion_seconds` (default 60 s). */
   estimateRunMs?: number;
+  /** The new job's id (a caller-chosen UUID, e.g. a ComfyUI client's prompt_id); default: a new one. */
+  jobId?: string;
 }
 
 /** The answer to an accepted submission. */
@@ -350,6 +352,7 @@ export async function submitJob(raw: unknown, deps: JobIntake): Promise<JobAccep
     unverified = v.unverified;
   }
   const created = await deps.jobs.create({
+    ...(deps.jobId === undefined ? {} : { id: deps.jobId }),
     workflow,
     template,
     inputs: bindings,

@@ -4,11 +4,13 @@ import {
   type Job,
   type JobAcceptance,
   type JobDefaults,
+  JobError,
   type JobEvent,
   type JobListQuery,
   type JobOutput,
   type JobPage,
   type JobServices,
+  SubmissionInvalidError,
   submitJob,
   WorkflowRejectedError,
 } from '../../jobs/index.js';
@@ -34,6 +36,17 @@ export interface SubmitResult {
   estimated_completion_seconds: number | null;
   acceptance: JobAcceptance;
 }
+
+/** Options of {@link JobService.submit}. */
+export interface SubmitOptions {
+  /**
+   * The job id to use (a canonical lowercase UUID), e.g. the `prompt_id` a ComfyUI client chose,
+   * so that the id outlives a restart. An id already taken is refused with `JOB_STATE_CONFLICT`.
+   */
+  id?: string;
+}
+
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** What a job service is built from. */
 export interface JobServiceOptions {
@@ -99,19 +112,34 @@ export class JobService {
    * Accepts a job: structure and fleet capabilities are checked (refusals are
    * `SubmissionInvalidError` / `WorkflowRejectedError`, with what no instance has), the job is
    * committed to the store (idempotency key honoured), queued, and answered with its queue
-   * position and an estimated completion.
+   * position and an estimated completion. `options.id` chooses the job id (see
+   * {@link SubmitOptions}).
    */
-  async submit(submission: unknown, principal: Principal = {}): Promise<SubmitResult> {
+  async submit(
+    submission: unknown,
+    principal: Principal = {},
+    options: SubmitOptions = {},
+  ): Promise<SubmitResult> {
     const raw: unknown =
       isObject(submission) && principal.owner !== undefined && principal.owner !== null
         ? { ...submission, owner: principal.owner }
         : submission;
+    const id = options.id;
+    if (id !== undefined) await this.#checkNewId(id);
     this.#precheck(raw);
-    const acceptance = await submitJob(raw, {
-      ...this.#services,
-      fleet: this.#dispatcher.fleet.capabilitiesView(),
-      defaults: this.#defaults,
-    });
+    let acceptance: JobAcceptance;
+    try {
+      acceptance = await submitJob(raw, {
+        ...this.#services,
+        fleet: this.#dispatcher.fleet.capabilitiesView(),
+        defaults: this.#defaults,
+        ...(id === undefined ? {} : { jobId: id }),
+      });
+    } catch (err) {
+      // Two submissions racing for one chosen id: the store's key refuses the second.
+      if (id !== undefined && !(err instanceof JobError)) await this.#checkNewId(id);
+      throw err;
+    }
     const { job } = acceptance;
     if (acceptance.created) {
       this.#bus?.publish('job.created', { job });
@@ -128,6 +156,20 @@ export class JobService {
         eta === null ? acceptance.estimated_completion_seconds : Math.ceil(eta),
       acceptance,
     };
+  }
+
+  /** A caller-chosen job id must be a canonical UUID that no job has yet. */
+  async #checkNewId(id: string): Promise<void> {
+    if (!CANONICAL_UUID.test(id)) {
+      throw new SubmissionInvalidError([
+        { path: 'id', message: 'must be a canonical lowercase UUID' },
+      ]);
+    }
+    if (await this.#services.jobs.get(id)) {
+      throw new JobError('JOB_STATE_CONFLICT', `a job with id ${id} already exists`, {
+        job_id: id,
+      });
+    }
   }
 
   /**

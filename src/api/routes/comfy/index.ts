@@ -14,6 +14,7 @@ import {
 import {
   isFinished,
   type Job,
+  JobError,
   type JobOutput,
   type JobServices,
   SubmissionInvalidError,
@@ -125,8 +126,6 @@ export async function comfyRoutes(
   const folders = new ComfyFileFolders(
     options.filesDir ?? path.join(path.dirname(services.inputStore.root), 'comfy'),
   );
-  /** client prompt_id → job id (a drop-in client may choose its prompt_id). */
-  const aliases = new Map<string, string>();
   /** Per caller, history entries it deleted or cleared (hidden from its view only). */
   const hidden = new Map<string, Set<string>>();
   let clearedBefore = new Map<string, number>();
@@ -180,16 +179,11 @@ export async function comfyRoutes(
     }
   };
 
-  const jobIdOf = (promptId: string): string => aliases.get(promptId) ?? promptId;
+  // A client-chosen prompt_id is the job id (durable), so a prompt is found by its id.
   const findJob = async (promptId: string): Promise<Job | undefined> => {
-    const job = await service.get(jobIdOf(promptId)).catch(() => undefined);
-    if (job) return promptIdOf(job) === promptId ? job : undefined;
     if (!UUID.test(promptId)) return undefined;
-    // A client-chosen prompt_id from before a gateway restart: look among the recent jobs.
-    const recent = await service.list({ limit: 500 }).catch(() => ({ jobs: [] as Job[] }));
-    const hit = recent.jobs.find((j) => comfyMetaOf(j)?.prompt_id === promptId);
-    if (hit) aliases.set(promptId, hit.id);
-    return hit;
+    const job = await service.get(promptId).catch(() => undefined);
+    return job && promptIdOf(job) === promptId ? job : undefined;
   };
   const listAll = async (status: readonly Job['status'][], max: number): Promise<Job[]> => {
     const out: Job[] = [];
@@ -326,8 +320,21 @@ export async function comfyRoutes(
           },
         },
         { owner: caller.keyId },
+        typeof given === 'string' ? { id: given } : {},
       );
     } catch (err) {
+      // ComfyUI queues a reused prompt_id twice; a job id is unique, so the gateway refuses it.
+      if (
+        err instanceof JobError &&
+        err.code === 'JOB_STATE_CONFLICT' &&
+        typeof given === 'string'
+      ) {
+        return reply
+          .code(400)
+          .send(
+            promptError('invalid_prompt_id', 'Invalid prompt_id', `${given} is already in use`),
+          );
+      }
       if (err instanceof WorkflowRejectedError) {
         return reply.code(400).send({ error: err.comfyError, node_errors: err.nodeErrors });
       }
@@ -339,10 +346,8 @@ export async function comfyRoutes(
       throw err;
     }
     const job = result.job;
-    const promptId = typeof given === 'string' ? given : job.id;
-    if (promptId !== job.id) aliases.set(promptId, job.id);
     hub.track(job);
-    return { prompt_id: promptId, number, node_errors: v.nodeErrors };
+    return { prompt_id: job.id, number, node_errors: v.nodeErrors };
   });
 
   // ---- queue ------------------------------------------------------------------------------
@@ -423,7 +428,7 @@ export async function comfyRoutes(
         set = new Set();
         hidden.set(key, set);
       }
-      for (const id of body.delete) if (typeof id === 'string') set.add(jobIdOf(id));
+      for (const id of body.delete) if (typeof id === 'string') set.add(id);
     }
     return reply.code(200).send();
   });
