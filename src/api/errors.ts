@@ -38,6 +38,10 @@ export const API_ERRORS = {
   invalid_state: { status: 409, message: 'not possible in the current state' },
   supervisor_unavailable: { status: 409, message: 'no supervisor runs local instances' },
   instance_not_monitored: { status: 409, message: 'the instance is not monitored' },
+  not_managed: {
+    status: 409,
+    message: 'the instance is not managed by this gateway (it has no local log)',
+  },
   // 413 / 414 / 415 / 429 / 431
   payload_too_large: { status: 413, message: 'the request body is too large' },
   uri_too_long: { status: 414, message: 'the URL is too long' },

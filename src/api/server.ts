@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import {
   type HealthEvents,
   HealthMonitor,
@@ -23,7 +24,19 @@ import {
   openStore,
   STORE_FILE_NAME,
 } from '../store/index.js';
-import { defaultInstallDir, readSupervisorEnv } from '../supervisor/index.js';
+import {
+  defaultInstallDir,
+  type LocalFleetOptions,
+  type LocalFleetPlan,
+  type ManagedFleet,
+  ManagedFleetError,
+  type ManagedFleetOptions,
+  PlanError,
+  planLocalFleet,
+  readSupervisorEnv,
+  StallEscalation,
+  startManagedFleet,
+} from '../supervisor/index.js';
 import { buildApp, registerJobApi } from './app.js';
 import type { AuthMode } from './auth/authenticate.js';
 import type { AppOptions } from './context.js';
@@ -83,6 +96,22 @@ export function authModeFor(
   return 'required';
 }
 
+/** ComfyUI on this machine: managed instances started before the gateway accepts jobs. */
+export interface LocalGatewayOptions {
+  /** A plan made already (`launch` prints it first); else one is made from `fleet`. */
+  plan?: LocalFleetPlan;
+  /** Flags for {@link planLocalFleet} (install dir, port start, GPUs, emulate, ...). */
+  fleet?: LocalFleetOptions;
+  /** Restart, readiness, stop-grace and log settings (tests shorten them). */
+  supervisor?: ManagedFleetOptions['supervisor'];
+  /** Every status change of a managed instance (launch prints them). */
+  onStatus?: ManagedFleetOptions['onStatus'];
+  /** After the instances are ready, wait this long at most for the monitor to call them healthy. Default 30 000 ms. */
+  healthyTimeoutMs?: number;
+  /** A job stalled on a managed instance restarts it at most once per this period. Default 10 min. */
+  stallRestartIntervalMs?: number;
+}
+
 /** Options of {@link startGateway}: the `serve` flags plus seams for tests. */
 export interface GatewayOptions {
   host?: string;
@@ -116,6 +145,11 @@ export interface GatewayOptions {
   maxWaitMs?: number;
   /** Webhook signing secret (default COMFY_CLUSTER_WEBHOOK_SECRET, else `<data dir>/webhook_secret`). */
   webhookSecret?: string;
+  /**
+   * Run ComfyUI on this machine too (`serve --local`, ENABLE_COMFYUI=true, `launch`): install
+   * check, one managed instance per GPU started and waited for, then the gateway listens.
+   */
+  local?: LocalGatewayOptions;
 }
 
 /** A running gateway. */
@@ -126,8 +160,69 @@ export interface RunningGateway {
   monitor: HealthMonitor;
   /** Job services, dispatcher and job service. */
   jobs: JobLayer;
+  /** The managed instances (with `local`), already started. */
+  managed?: ManagedFleet;
   /** Closes the server (streams included), the monitor, the registry, the store and the logs. */
   close(): Promise<void>;
+}
+
+/** Plans the local instances; a plan no machine can satisfy is a usage error. */
+async function planLocal(
+  fleet: LocalFleetOptions,
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+): Promise<LocalFleetPlan> {
+  try {
+    return await planLocalFleet({ env, dataDir, ...fleet });
+  } catch (err) {
+    if (err instanceof PlanError) throw new GatewayStartError(err.message, 'usage');
+    throw err;
+  }
+}
+
+/**
+ * Starts the managed instances and waits (bounded) until the monitor calls the ready ones
+ * healthy, so the first jobs find them. Failures of single instances are logged, not thrown.
+ */
+async function startLocal(
+  local: LocalGatewayOptions,
+  plan: LocalFleetPlan,
+  registry: InstanceRegistry,
+  monitor: HealthMonitor,
+  logger: FastifyBaseLogger,
+): Promise<ManagedFleet> {
+  let fleet: ManagedFleet;
+  try {
+    fleet = await startManagedFleet({
+      local: plan,
+      registry,
+      ...(local.supervisor ? { supervisor: local.supervisor } : {}),
+      ...(local.onStatus ? { onStatus: local.onStatus } : {}),
+    });
+  } catch (err) {
+    if (err instanceof ManagedFleetError) throw new GatewayStartError(err.message, 'failed');
+    throw err;
+  }
+  const { running, failed, leftovers } = fleet.started;
+  for (const l of leftovers) {
+    logger.warn(
+      { instance: l.name, pid: l.pid, outcome: l.outcome },
+      'leftover of an earlier gateway',
+    );
+  }
+  for (const f of failed) logger.error({ instance: f.name }, `managed instance failed: ${f.error}`);
+  const deadline = Date.now() + (local.healthyTimeoutMs ?? 30_000);
+  while (Date.now() < deadline && running.some((id) => monitor.health(id).health !== 'healthy')) {
+    await sleep(50);
+  }
+  for (const id of running) {
+    const state = fleet.supervisor.state(id);
+    logger.info(
+      { instance: id, pid: state?.pid ?? null, url: state?.url, health: monitor.health(id).health },
+      'managed instance running',
+    );
+  }
+  return fleet;
 }
 
 /**
@@ -209,6 +304,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
     cleanups.push(() => monitor.close());
     monitor.start();
 
+    let managed: ManagedFleet | undefined;
+    let localPlan: LocalFleetPlan | undefined;
+    if (options.local) {
+      localPlan = options.local.plan ?? (await planLocal(options.local.fleet ?? {}, env, dataDir));
+      for (const w of localPlan.warnings) log.logger.warn({ source: 'supervisor' }, w);
+      managed = await startLocal(options.local, localPlan, registry, monitor, log.logger);
+      const fleet = managed;
+      cleanups.push(() => fleet.close());
+    }
+
     const templatesDir =
       options.templatesDir ??
       (env.COMFY_CLUSTER_TEMPLATES ||
@@ -229,6 +334,27 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
       ...(webhookSecret ? { webhookSecret } : {}),
     });
     cleanups.push(() => jobs.close());
+    if (managed) {
+      const { bridge, supervisor } = managed;
+      const escalation = new StallEscalation({
+        isRestartable: (id) =>
+          registry.get(id)?.kind === 'managed' &&
+          registry.get(id)?.status === 'running' &&
+          supervisor.get(id) !== undefined,
+        restart: (id, reason) => bridge.restart(id, reason),
+        ...(options.local?.stallRestartIntervalMs === undefined
+          ? {}
+          : { minIntervalMs: options.local.stallRestartIntervalMs }),
+        log: log.logger,
+      });
+      const off = jobs.dispatcher.onInstanceStalled((id, jobId) => {
+        escalation.instanceStalled(id, jobId);
+      });
+      cleanups.push(async () => {
+        off();
+        await escalation.settled();
+      });
+    }
     for (const p of jobs.templates.problems) {
       log.logger.warn({ template_problem: p }, 'template file skipped');
     }
@@ -248,10 +374,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
         apiKeys,
         logger: log.logger,
         inFlight: (id) => jobs.dispatcher.fleet.inFlight(id).length,
-        local: {
-          enabled: supervisorEnv.enableComfyui === true,
-          installDir: defaultInstallDir(env),
-        },
+        ...(managed ? { supervisor: managed.supervisor } : {}),
+        local: localPlan
+          ? { enabled: true, installDir: localPlan.emulated ? null : localPlan.installDir }
+          : {
+              enabled: supervisorEnv.enableComfyui === true,
+              installDir: defaultInstallDir(env),
+            },
       },
       {
         ...options.app,
@@ -289,6 +418,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
         data_dir: dataDir,
         config_file: options.quickInstances ? null : registry.configFile,
         instances: registry.list().length,
+        managed: managed?.supervisor.names().length ?? 0,
       },
       'gateway listening',
     );
@@ -299,6 +429,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
       registry,
       monitor,
       jobs,
+      ...(managed ? { managed } : {}),
       close: () => {
         closed ??= closeAll();
         return closed;

@@ -33,6 +33,7 @@ export interface FleetBridgeOptions {
 export class FleetBridge implements InstanceSupervisor {
   readonly #supervisor: Supervisor;
   readonly #options: FleetBridgeOptions;
+  readonly #sink: FleetStatusSink | null;
   readonly #inFlight = new Set<string>();
   readonly #onStatus: (change: StatusChange) => void;
 
@@ -43,6 +44,7 @@ export class FleetBridge implements InstanceSupervisor {
   ) {
     this.#supervisor = supervisor;
     this.#options = options;
+    this.#sink = sink;
     this.#onStatus = (change) => {
       if (!sink || this.#inFlight.has(change.name)) return;
       try {
@@ -84,6 +86,34 @@ export class FleetBridge implements InstanceSupervisor {
       await this.#supervisor.stop(name);
     } finally {
       this.#inFlight.delete(name);
+    }
+  }
+
+  /**
+   * Restarts a managed instance outside a fleet start / stop (a hung job escalated): the registry
+   * shows `starting` with `restarting: <reason>`, then `running` with `restarted: <reason>`, or
+   * `error` with why it did not come back. The reason also goes into the instance's log.
+   */
+  async restart(id: string, reason: string): Promise<void> {
+    if (!this.#supervisor.get(id)) throw new Error(`no supervised instance named ${id}`);
+    this.#inFlight.add(id);
+    this.#report(id, 'starting', `restarting: ${reason}`);
+    try {
+      await this.#supervisor.restart(id, reason);
+      this.#report(id, 'running', `restarted: ${reason}`);
+    } catch (error) {
+      this.#report(id, 'error', error instanceof Error ? error.message : String(error));
+      throw error;
+    } finally {
+      this.#inFlight.delete(id);
+    }
+  }
+
+  #report(id: string, status: InstanceStatus, reason: string): void {
+    try {
+      this.#sink?.reportStatus(id, status, reason);
+    } catch {
+      // not listed by the registry
     }
   }
 

@@ -10,6 +10,7 @@ export {
   parseCustomNodeList,
   parseCustomNodeSpec,
 } from './custom-node-spec.js';
+export { emulatorCommand } from './emulator-command.js';
 export { type ExitCleanupOptions, installExitCleanup, type Stoppable } from './exit-cleanup.js';
 export {
   ForeignModelPathsError,
@@ -83,6 +84,12 @@ export {
   planLocalFleet,
 } from './local-fleet.js';
 export {
+  type ManagedFleet,
+  ManagedFleetError,
+  type ManagedFleetOptions,
+  startManagedFleet,
+} from './managed-fleet.js';
+export {
   type ExitInfo,
   ManagedProcess,
   ManagedProcessError,
@@ -111,6 +118,11 @@ export {
   RotatingLog,
   type RotatingLogOptions,
 } from './rotating-log.js';
+export {
+  type StallDecision,
+  StallEscalation,
+  type StallEscalationOptions,
+} from './stall-escalation.js';
 export {
   type ManagedInstanceController,
   type ManagedInstanceState,

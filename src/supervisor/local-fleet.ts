@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { detectGpus, type GpuDetection } from './gpu-detect.js';
+import { emulatorCommand } from './emulator-command.js';
+import { detectGpus, type GpuDetection, type GpuInfo } from './gpu-detect.js';
 import { defaultInstallDir, supervisorDataDir } from './install-options.js';
 import { assertInstalled } from './installation-status.js';
 import { type InstancePlan, type PlanSettings, planInstances } from './instance-plan.js';
@@ -22,6 +23,15 @@ export interface LocalFleetOptions {
   extraArgs?: string[];
   pythonPath?: string;
   nvidiaSmiPath?: string;
+  /** GPUs to plan for (the `--gpus` flag); overrides NUM_GPUS. */
+  gpus?: number;
+  /** One CPU instance, no GPU query (the `--cpu` flag); overrides COMFYUI_CPU_ONLY. */
+  cpu?: boolean;
+  /**
+   * Run the project's emulator in ComfyUI's place, with ComfyUI's flags: no install, no
+   * nvidia-smi; `gpus` (else NUM_GPUS, else 1) emulated GPUs.
+   */
+  emulate?: boolean;
 }
 
 /** A plan for this machine, with how it was reached. */
@@ -34,6 +44,8 @@ export interface LocalFleetPlan {
   runDir: string;
   /** Environment warnings, GPU detection warnings and plan warnings together. */
   warnings: string[];
+  /** The emulator runs in ComfyUI's place (no install is checked or used). */
+  emulated: boolean;
 }
 
 /**
@@ -48,10 +60,16 @@ export interface LocalFleetPlan {
 export async function planLocalFleet(options: LocalFleetOptions = {}): Promise<LocalFleetPlan> {
   const env = options.env ?? process.env;
   const { values, warnings } = readSupervisorEnv(env);
-  const detection = await detectGpus({
-    env,
-    ...(options.nvidiaSmiPath ? { nvidiaSmiPath: options.nvidiaSmiPath } : {}),
-  });
+  const emulated = options.emulate === true;
+  const detectEnv: NodeJS.ProcessEnv = { ...env };
+  if (options.gpus !== undefined) detectEnv.NUM_GPUS = String(options.gpus);
+  if (options.cpu !== undefined) detectEnv.COMFYUI_CPU_ONLY = String(options.cpu);
+  const detection = emulated
+    ? emulatedGpus(options.cpu ?? values.cpuOnly ?? false, options.gpus ?? values.numGpus ?? 1)
+    : await detectGpus({
+        env: detectEnv,
+        ...(options.nvidiaSmiPath ? { nvidiaSmiPath: options.nvidiaSmiPath } : {}),
+      });
   const installDir = options.installDir ?? defaultInstallDir(env);
   const dataDir = options.dataDir ?? supervisorDataDir(env);
   const settings: PlanSettings = { installDir, dataDir };
@@ -63,10 +81,58 @@ export async function planLocalFleet(options: LocalFleetOptions = {}): Promise<L
   if (options.sharedOutputDirectory) settings.sharedOutputDirectory = options.sharedOutputDirectory;
   if (options.extraArgs) settings.extraArgs = options.extraArgs;
   if (options.pythonPath) settings.pythonPath = options.pythonPath;
-  const plan = planInstances(detection, settings);
+  let plan = planInstances(detection, settings);
+  if (emulated) {
+    const emulator = emulatorCommand();
+    plan = {
+      ...plan,
+      instances: plan.instances.map((i) => ({
+        ...i,
+        command: emulator.command,
+        // The plan's argv minus main.py: the emulator reads ComfyUI's own flags.
+        args: [...emulator.args, ...i.args.slice(1)],
+        cwd: emulator.cwd,
+      })),
+    };
+  }
   // detectGpus repeats NUM_GPUS / COMFYUI_CPU_ONLY warnings readSupervisorEnv already has.
   const all = [...new Set([...warnings, ...detection.warnings, ...plan.warnings])];
-  return { detection, plan, installDir, dataDir, runDir: join(dataDir, 'run'), warnings: all };
+  return {
+    detection,
+    plan,
+    installDir,
+    dataDir,
+    runDir: join(dataDir, 'run'),
+    warnings: all,
+    emulated,
+  };
+}
+
+function emulatedGpus(cpuOnly: boolean, count: number): GpuDetection {
+  if (cpuOnly || count === 0) {
+    return {
+      gpus: [],
+      detected: [],
+      source: 'cpu-only',
+      cpuOnly: true,
+      reason: 'emulated: one CPU instance',
+      warnings: [],
+    };
+  }
+  const gpus: GpuInfo[] = Array.from({ length: count }, (_, index) => ({
+    index,
+    name: 'emulated GPU',
+    memoryTotalMiB: 24_576,
+    memoryUsedMiB: 0,
+  }));
+  return {
+    gpus,
+    detected: [],
+    source: 'num-gpus',
+    cpuOnly: false,
+    reason: 'emulated',
+    warnings: [],
+  };
 }
 
 /**
@@ -87,7 +153,7 @@ export function createLocalSupervisor(
     ...options,
     runDir: local.runDir,
     preflight: async () => {
-      await assertInstalled(local.installDir);
+      if (!local.emulated) await assertInstalled(local.installDir);
     },
   });
   for (const instance of local.plan.instances) supervisor.add(instance);

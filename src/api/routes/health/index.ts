@@ -249,6 +249,15 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
     },
     async (_request, reply) => {
       const l = local();
+      if (l.enabled && l.install_dir === null) {
+        return {
+          enabled: true,
+          installed: null,
+          emulated: true,
+          message:
+            "the local instances run the emulator in ComfyUI's place (launch --emulate): no ComfyUI installation is used",
+        };
+      }
       if (!l.enabled || l.install_dir === null) {
         return {
           enabled: false,

@@ -11,6 +11,7 @@ import { isMonitored, testConnection } from '../../../fleet/health/index.js';
 import { connectionOf, type InstanceView, normalizeInstance } from '../../../fleet/index.js';
 import { ApiError, validationFailed } from '../../errors.js';
 import { AnyObject, errorResponses } from '../../schemas.js';
+import { instanceLogsRoute } from './logs.js';
 import { isLocalAddress, portAvailability } from './port-availability.js';
 import {
   ActiveBody,
@@ -356,6 +357,8 @@ export async function instancesRoutes(fastify: FastifyInstance): Promise<void> {
       async (request) => item(await registry[action](request.params.id)),
     );
   }
+
+  await instanceLogsRoute(fastify);
 
   app.post(
     '/api/v1/instances/:id/test',
