@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -161,6 +162,22 @@ describe('drop-in: what clients probe first', () => {
       (await call(base, 'PATCH', '/internal/logs/subscribe', { clientId: 'x', enabled: true }))
         .status,
     ).toBe(200);
+  });
+});
+
+describe('drop-in: /free', () => {
+  it('forwards unload_models / free_memory to every instance and answers a bare 200', async () => {
+    const count = () => h.emulators.map((e) => e.stats().requests['POST /free'] ?? 0);
+    const before = count();
+    const r = await call(base, 'POST', '/free', { unload_models: true, free_memory: true });
+    expect(r.status).toBe(200);
+    expect(r.text).toBe('');
+    expect(count()).toEqual(before.map((n) => n + 1));
+    expect((await call(base, 'POST', '/api/free', { free_memory: true })).status).toBe(200);
+    expect(count()).toEqual(before.map((n) => n + 2));
+    // No flag set: nothing to do (ComfyUI sets no flag either).
+    expect((await call(base, 'POST', '/free', {})).status).toBe(200);
+    expect(count()).toEqual(before.map((n) => n + 2));
   });
 });
 
@@ -741,6 +758,29 @@ describe('drop-in: queue, interrupt and cancel are scoped to the client', () => 
       (await call(base, 'GET', `/view?filename=nope.png&subfolder=${img.subfolder}&type=temp`))
         .status,
     ).toBe(404);
+
+    // As in ComfyUI's history, the preview is listed under its node with type temp.
+    const rec = await history(id);
+    expect(rec?.outputs['2']?.images).toEqual([img]);
+    const apiJob = (await call(base, 'GET', `/api/jobs/${id}`)).json as Record<string, unknown>;
+    expect(apiJob).toMatchObject({ outputs_count: 1, preview_output: { ...img, nodeId: '2' } });
+    expect(apiJob.outputs).toEqual({ '2': { images: [img] } });
+
+    // The gateway keeps its own copy: the instance's temp folder may be wiped (restart).
+    const job = await service.get(id);
+    const inst = h.emulators[h.ids.indexOf(job?.instance_id ?? '')];
+    if (!inst) throw new Error('no instance');
+    await rm(inst.dirs.temp, { recursive: true, force: true });
+    expect((await call(inst.url, 'GET', `/view?filename=${img.filename}&type=temp`)).status).toBe(
+      404,
+    );
+    const kept = await call(
+      base,
+      'GET',
+      `/view?filename=${img.filename}&subfolder=${img.subfolder}&type=temp`,
+    );
+    expect(kept.status).toBe(200);
+    expect(kept.bytes.equals(view.bytes)).toBe(true);
   });
 
   it('forwards previews as binary type 1, or type 4 with metadata to a client that negotiated it', async () => {

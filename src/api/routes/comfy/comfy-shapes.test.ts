@@ -94,9 +94,41 @@ describe('ComfyUI shapes of a job', () => {
 
   it('/api/jobs entry leaves nulls out and words the status as ComfyUI', () => {
     const pending = apiJob(job({ status: 'pending', started_at: null, completed_at: null }));
-    expect(pending).toEqual({ id: JOB_ID, status: 'pending', priority: 3, create_time: 1000 });
+    expect(pending).toEqual({
+      id: JOB_ID,
+      status: 'pending',
+      priority: 3,
+      create_time: 1000,
+      outputs_count: 0,
+    });
     expect(apiJob(job({ status: 'processing', completed_at: null })).status).toBe('in_progress');
     expect(apiJob(job(), [file])).toMatchObject({ outputs_count: 1, previewable_outputs_count: 1 });
+  });
+
+  it('temp files (previews) are listed with type temp after their node outputs, and count in /api/jobs', () => {
+    const temp = {
+      node_id: '2',
+      output_key: 'images',
+      filename: 'ComfyUI_temp_abcde_00001_.png',
+      subfolder: '',
+      stored_path: null,
+    };
+    const rec = historyRecord(job(), [file], [temp]);
+    expect(rec.outputs['2']).toEqual({
+      images: [
+        { filename: 'ComfyUI_temp_abcde_00001_.png', subfolder: `jobs/${JOB_ID}`, type: 'temp' },
+      ],
+    });
+    expect(Object.keys(rec.meta)).toEqual(['1', '2']);
+    expect(apiJob(job(), [file], [temp])).toMatchObject({
+      outputs_count: 2,
+      previewable_outputs_count: 2,
+      preview_output: { type: 'output', nodeId: '1' },
+    });
+    expect(apiJob(job(), [], [temp])).toMatchObject({
+      outputs_count: 1,
+      preview_output: { type: 'temp', nodeId: '2', mediaType: 'images' },
+    });
   });
 
   it('executed outputs of an instance point at the gateway (output and temp files)', () => {

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import type { Job, JobOutput } from '../../../jobs/index.js';
+import type { TempOutput } from './temp-outputs.js';
 
 /** What a drop-in submission records with its job (`job.metadata.comfy`). */
 export interface ComfyMeta {
@@ -84,10 +85,27 @@ export function gatewayOutputValue(jobId: string, output: unknown): unknown {
   return out;
 }
 
-/** `outputs` of a history record: node id → output key → list, files pointing at the gateway. */
+/** The gateway's name for a temp file of a job: `{filename, subfolder: jobs/<id>[/...], type: 'temp'}`. */
+export function gatewayTempEntry(
+  job: Job,
+  t: TempOutput,
+): { filename: string; subfolder: string; type: string } {
+  const sub = t.subfolder.replace(/^\/+|\/+$/g, '');
+  return {
+    filename: path.posix.basename(t.filename),
+    subfolder: `${JOB_OUTPUT_FOLDER}/${job.id}${sub === '' ? '' : `/${sub}`}`,
+    type: 'temp',
+  };
+}
+
+/**
+ * `outputs` of a history record: node id → output key → list, files pointing at the gateway;
+ * temp files (previews) after the outputs of their node, as ComfyUI lists them too.
+ */
 export function outputsDict(
   job: Job,
   outputs: readonly JobOutput[],
+  temps: readonly TempOutput[] = [],
 ): Record<string, Record<string, unknown[]>> {
   const out: Record<string, Record<string, unknown[]>> = {};
   const sorted = [...outputs].sort((a, b) => a.index - b.index);
@@ -99,6 +117,13 @@ export function outputsDict(
     if (o.kind === 'file') list.push(gatewayFileEntry(job, o));
     else if (Array.isArray(o.value)) list.push(...o.value);
     else list.push(o.value);
+  }
+  for (const t of temps) {
+    const node = out[t.node_id] ?? {};
+    out[t.node_id] = node;
+    const list = node[t.output_key] ?? [];
+    node[t.output_key] = list;
+    list.push(gatewayTempEntry(job, t));
   }
   return out;
 }
@@ -169,13 +194,14 @@ export function statusMessages(job: Job): Array<[string, Record<string, unknown>
 export function historyRecord(
   job: Job,
   outputs: readonly JobOutput[],
+  temps: readonly TempOutput[] = [],
 ): {
   prompt: unknown[];
   outputs: Record<string, Record<string, unknown[]>>;
   status: { status_str: string; completed: boolean; messages: unknown[] };
   meta: Record<string, unknown>;
 } {
-  const dict = outputsDict(job, outputs);
+  const dict = outputsDict(job, outputs, temps);
   const meta: Record<string, unknown> = {};
   for (const node of Object.keys(dict)) {
     meta[node] = { node_id: node, display_node: node, parent_node: null, real_node_id: node };
@@ -196,8 +222,18 @@ export function apiJobStatus(job: Job): string {
 
 const PREVIEWABLE = /^(image|video|audio)\//;
 
-/** A job in `/api/jobs` shape (null fields left out, as ComfyUI does). */
-export function apiJob(job: Job, outputs: readonly JobOutput[] = []): Record<string, unknown> {
+const PREVIEWABLE_KEYS = new Set(['images', 'video', 'audio']);
+
+/**
+ * A job in `/api/jobs` shape (null fields left out, as ComfyUI does; `outputs_count` always, 0
+ * included). Temp files count as outputs there, as in ComfyUI's history; the preview prefers an
+ * output file to a temp one.
+ */
+export function apiJob(
+  job: Job,
+  outputs: readonly JobOutput[] = [],
+  temps: readonly TempOutput[] = [],
+): Record<string, unknown> {
   const meta = comfyMetaOf(job);
   const out: Record<string, unknown> = {
     id: promptIdOf(job),
@@ -209,16 +245,24 @@ export function apiJob(job: Job, outputs: readonly JobOutput[] = []): Record<str
   if (job.completed_at !== null && job.started_at !== null)
     out.execution_end_time = job.completed_at;
   if (job.status === 'failed') out.execution_error = executionErrorData(job);
-  if (outputs.length > 0) {
-    out.outputs_count = outputs.length;
+  out.outputs_count = outputs.length + temps.length;
+  if (outputs.length + temps.length > 0) {
     const previewable = outputs.filter((o) => o.kind === 'file' && PREVIEWABLE.test(o.mime ?? ''));
-    out.previewable_outputs_count = previewable.length;
+    const previewTemps = temps.filter((t) => PREVIEWABLE_KEYS.has(t.output_key));
+    out.previewable_outputs_count = previewable.length + previewTemps.length;
     const first = previewable[0];
+    const firstTemp = previewTemps[0];
     if (first) {
       out.preview_output = {
         ...gatewayFileEntry(job, first),
         nodeId: first.node_id,
         mediaType: first.output_key,
+      };
+    } else if (firstTemp) {
+      out.preview_output = {
+        ...gatewayTempEntry(job, firstTemp),
+        nodeId: firstTemp.node_id,
+        mediaType: firstTemp.output_key,
       };
     }
   }

@@ -34,9 +34,10 @@ import {
   queueItem,
 } from './comfy-shapes.js';
 import { ComfyFileFolders, folderType, splitAnnotation } from './file-folders.js';
-import { mergedModels, mergedObjectInfo, systemStats } from './fleet-info.js';
+import { mergedModels, mergedObjectInfo, systemStats, usableInstanceIds } from './fleet-info.js';
 import { applyMask } from './mask.js';
 import { serveFile } from './serve-file.js';
+import { TempOutputs } from './temp-outputs.js';
 import { ComfyWsHub, SERVER_FEATURE_FLAGS } from './ws-hub.js';
 
 export { ComfyFileFolders } from './file-folders.js';
@@ -56,9 +57,18 @@ export interface ComfyRoutesOptions {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ACTIVE_STATUSES = ['pending', 'processing'] as const;
 const LIST_PAGE = 500;
+/** How long POST /free waits for each instance. */
+const FREE_TIMEOUT_MS = 5_000;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Python's truth value of a JSON value (ComfyUI reads flags with `if value:`). */
+function pyTruthy(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length > 0;
+  if (isObject(v)) return Object.keys(v).length > 0;
+  return Boolean(v);
 }
 
 function promptError(type: string, message: string, details = '', extra_info: unknown = {}) {
@@ -135,10 +145,15 @@ export async function comfyRoutes(
     const c = await services.jobs.countByStatus();
     return c.pending + c.processing;
   };
+  const temps = new TempOutputs({
+    store: services.outputStore,
+    sourceFor: (id) => fleet.monitor.connectionFor(id)?.client,
+  });
   const hub = new ComfyWsHub({
     bus,
     queueRemaining,
     instanceEvents: (id) => fleet.monitor.connectionFor(id)?.events,
+    temps,
   });
   app.addHook('onClose', async () => hub.close());
 
@@ -380,7 +395,8 @@ export async function comfyRoutes(
 
   // ---- history ----------------------------------------------------------------------------
 
-  const record = async (job: Job) => historyRecord(job, await service.outputs(job.id));
+  const record = async (job: Job) =>
+    historyRecord(job, await service.outputs(job.id), await temps.list(job.id));
 
   route('GET', '/history', async (request) => {
     const q = request.query as Record<string, unknown>;
@@ -450,8 +466,23 @@ export async function comfyRoutes(
     return reply.code(200).send();
   });
 
-  // Instances free their own memory between jobs; the gateway keeps no models: a no-op.
-  route('POST', '/free', async (_request, reply) => reply.code(200).send());
+  // The gateway holds no models: the flags go to every answering instance (as ComfyUI, the
+  // answer is a bare 200 whatever the instances said; their queues are not touched).
+  route('POST', '/free', async (request, reply) => {
+    const body = request.body;
+    const flags = {
+      unload_models: isObject(body) && pyTruthy(body.unload_models),
+      free_memory: isObject(body) && pyTruthy(body.free_memory),
+    };
+    if (flags.unload_models || flags.free_memory) {
+      await Promise.allSettled(
+        usableInstanceIds(fleet).map((id) =>
+          fleet.monitor.connectionFor(id)?.client.free(flags, { timeoutMs: FREE_TIMEOUT_MS }),
+        ),
+      );
+    }
+    return reply.code(200).send();
+  });
 
   // ---- /api/jobs --------------------------------------------------------------------------
 
@@ -510,8 +541,13 @@ export async function comfyRoutes(
     all.sort((a, b) => (sortOrder === 'asc' ? key(a) - key(b) : key(b) - key(a)));
     const page = all.slice(offset, limit === undefined ? undefined : offset + limit);
     const jobs = [];
-    for (const j of page)
-      jobs.push(apiJob(j, isFinished(j.status) ? await service.outputs(j.id) : []));
+    for (const j of page) {
+      jobs.push(
+        isFinished(j.status)
+          ? apiJob(j, await service.outputs(j.id), await temps.list(j.id))
+          : apiJob(j),
+      );
+    }
     return {
       jobs,
       pagination: {
@@ -529,9 +565,10 @@ export async function comfyRoutes(
     if (!job || !visible(callerOf(request), job))
       return reply.code(404).send({ error: 'Job not found' });
     const outputs: JobOutput[] = isFinished(job.status) ? await service.outputs(job.id) : [];
-    const rec = historyRecord(job, outputs);
+    const tempFiles = isFinished(job.status) ? await temps.list(job.id) : [];
+    const rec = historyRecord(job, outputs, tempFiles);
     return {
-      ...apiJob(job, outputs),
+      ...apiJob(job, outputs, tempFiles),
       outputs: rec.outputs,
       ...(isFinished(job.status) ? { execution_status: rec.status } : {}),
       workflow: { prompt: job.workflow, extra_data: comfyMetaOf(job)?.extra_data ?? {} },
@@ -638,13 +675,16 @@ export async function comfyRoutes(
       // A temp file (PreviewImage) of a job: it lives on the instance that ran the job.
       if ((m[2] ?? '').split('/').includes('..')) return reply.code(403).send();
       const job = await service.get(m[1]).catch(() => undefined);
-      if (!job || !visible(callerOf(request), job) || job.instance_id === null) {
-        return reply.code(404).send();
-      }
-      return proxyTempView(request, reply, job.instance_id, {
+      if (!job || !visible(callerOf(request), job)) return reply.code(404).send();
+      const ref = {
         filename: path.posix.basename(filename),
         subfolder: (m[2] ?? '').replace(/\/+$/, ''),
-      });
+      };
+      // The gateway's copy first (it outlives the instance's temp folder), else the instance.
+      const copy = await temps.file(job.id, ref.subfolder, ref.filename);
+      if (copy) return serveFile(request, reply, copy, ref.filename);
+      if (job.instance_id === null) return reply.code(404).send();
+      return proxyTempView(request, reply, job.instance_id, ref);
     }
     const target = await folders.resolveView(filename, subfolder, type);
     if (!target.ok) return reply.code(target.status).send();

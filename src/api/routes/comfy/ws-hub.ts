@@ -16,6 +16,7 @@ import {
   outputsDict,
   promptIdOf,
 } from './comfy-shapes.js';
+import type { TempOutput, TempOutputs } from './temp-outputs.js';
 
 /** Server feature flags (`/features` and the reply to a client's `feature_flags`). */
 export const SERVER_FEATURE_FLAGS = {
@@ -47,12 +48,18 @@ interface Tracked {
   owner: string | null;
   promptId: string;
   jobId: string;
+  /** Submitted through the drop-in routes (its temp files are kept for /history). */
+  dropIn: boolean;
+  /** The instance's own execution_start was seen: every later `executed` came live. */
+  instanceStarted: boolean;
   /** Per-node messages came from the instance (the job-event fallback stays quiet). */
   live: boolean;
   cachedSent: boolean;
   executedNodes: Set<string>;
   /** The instance's own `execution_error` data (full: executed, current_inputs, ...). */
   lastError: Record<string, unknown> | null;
+  /** The instance's own `execution_interrupted` data (node, class, what had run). */
+  lastInterrupted: Record<string, unknown> | null;
   /** The `status` for leaving the gateway queue was sent. */
   counted: boolean;
   started: boolean;
@@ -80,6 +87,7 @@ export class ComfyWsHub {
   readonly #offs: Array<() => void> = [];
   readonly #instanceEvents: ((instanceId: string) => InstanceEventSource | undefined) | undefined;
   readonly #streams = new Map<string, { source: InstanceEventSource; off: () => void }>();
+  readonly #temps: TempOutputs | undefined;
   /** Events are handled one after another so that messages keep their order. */
   #chain: Promise<void> = Promise.resolve();
 
@@ -88,9 +96,12 @@ export class ComfyWsHub {
     queueRemaining: () => Promise<number>;
     /** The instance's event stream (per-node messages and previews of our prompts there). */
     instanceEvents?: (instanceId: string) => InstanceEventSource | undefined;
+    /** Keeps the temp files of drop-in prompts (stored before the end messages go out). */
+    temps?: TempOutputs;
   }) {
     this.#queueRemaining = options.queueRemaining;
     this.#instanceEvents = options.instanceEvents;
+    this.#temps = options.temps;
     const bus = options.bus;
     const serial = <T>(fn: (e: T) => Promise<void> | void) => {
       return (e: T) => {
@@ -234,10 +245,13 @@ export class ComfyWsHub {
       owner: job.owner,
       promptId: promptIdOf(job),
       jobId: job.id,
+      dropIn: meta !== undefined,
+      instanceStarted: false,
       live: false,
       cachedSent: false,
       executedNodes: new Set(),
       lastError: null,
+      lastInterrupted: null,
       counted: false,
       started: false,
       lastNode: null,
@@ -291,7 +305,9 @@ export class ComfyWsHub {
       if (promptId === undefined) return;
       const t = this.#tracked.get(promptId);
       if (!t) return;
-      this.#chain = this.#chain.then(() => this.#onInstance(t, e)).catch(() => undefined);
+      this.#chain = this.#chain
+        .then(() => this.#onInstance(t, e, instanceId))
+        .catch(() => undefined);
     });
     this.#streams.set(instanceId, { source, off });
   }
@@ -301,7 +317,7 @@ export class ComfyWsHub {
    * forwarded (prompt_id rewritten, output files pointing at the gateway); the start and the end
    * come from the job events, so that the history record is stored before they are sent.
    */
-  #onInstance(t: Tracked, e: ComfyEvent): void {
+  #onInstance(t: Tracked, e: ComfyEvent, instanceId: string): void {
     if (!this.#tracked.has(t.jobId)) return; // finished meanwhile
     const now = Date.now();
     if (e.type === 'binary' && !e.unknown) {
@@ -326,6 +342,7 @@ export class ComfyWsHub {
     if (e.unknown) return;
     switch (e.type) {
       case 'execution_start':
+        t.instanceStarted = true;
         this.#start(t, now);
         return;
       case 'execution_cached':
@@ -363,6 +380,7 @@ export class ComfyWsHub {
         this.#cached(t, now);
         const node = e.data.node;
         t.executedNodes.add(node);
+        if (t.dropIn) this.#temps?.capture(t.jobId, instanceId, node, e.data.output);
         this.#toClient(t, {
           type: 'executed',
           data: {
@@ -374,6 +392,9 @@ export class ComfyWsHub {
         });
         return;
       }
+      case 'execution_interrupted':
+        t.lastInterrupted = { ...e.data, prompt_id: t.promptId };
+        return;
       case 'execution_error':
         // Sent at the end (after the store has the failure); ExecutionBlocked does not end it.
         if (e.data.exception_type !== 'ExecutionBlocked') {
@@ -422,7 +443,12 @@ export class ComfyWsHub {
   async #onStatus(job: Job): Promise<void> {
     const t = this.#trackedFor(job);
     if (job.status === 'pending') {
-      if (t) t.counted = false;
+      if (t) {
+        t.counted = false;
+        t.instanceStarted = false;
+      }
+      // Back in the queue: what an earlier attempt previewed is not this prompt's result.
+      this.#temps?.forget(job.id);
       await this.#broadcastStatus();
       return;
     }
@@ -456,11 +482,19 @@ export class ComfyWsHub {
     this.#toClient(t, { type: 'executing', data: { node: null, prompt_id: t.promptId } });
   }
 
+  /** The job's temp files, copied and listed before its end is announced. */
+  async #settleTemps(job: Job, t: Tracked): Promise<TempOutput[]> {
+    if (!t.dropIn || !this.#temps) return [];
+    await this.#temps.finish(job.id, job.instance_id, t.instanceStarted).catch(() => undefined);
+    return this.#temps.list(job.id);
+  }
+
   async #onCompleted(job: Job, outputs: JobOutput[]): Promise<void> {
     const t = this.#trackedFor(job);
     if (!t) return void (await this.#broadcastStatus());
+    const temps = await this.#settleTemps(job, t);
     this.#cached(t, job.started_at ?? Date.now());
-    for (const [node, output] of Object.entries(outputsDict(job, outputs))) {
+    for (const [node, output] of Object.entries(outputsDict(job, outputs, temps))) {
       if (t.executedNodes.has(node)) continue;
       this.#executing(t, node);
       this.#toClient(t, {
@@ -478,6 +512,7 @@ export class ComfyWsHub {
   async #onFailed(job: Job): Promise<void> {
     const t = this.#trackedFor(job);
     if (!t) return void (await this.#broadcastStatus());
+    await this.#settleTemps(job, t);
     this.#cached(t, job.started_at ?? Date.now());
     const data = t.lastError ?? executionErrorData(job);
     this.#toClient(t, { type: 'execution_error', data });
@@ -490,10 +525,15 @@ export class ComfyWsHub {
     if (!t.started) {
       // Removed while waiting in the gateway: ComfyUI only updates the queue count.
       this.#tracked.delete(job.id);
+      this.#temps?.forget(job.id);
       await this.#broadcastStatus();
       return;
     }
-    this.#toClient(t, { type: 'execution_interrupted', data: interruptedData(job) });
+    await this.#settleTemps(job, t);
+    this.#toClient(t, {
+      type: 'execution_interrupted',
+      data: t.lastInterrupted ?? interruptedData(job),
+    });
     await this.#finish(job, t);
   }
 }

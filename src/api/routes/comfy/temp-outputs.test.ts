@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ComfyClient } from '../../../comfy/index.js';
+import { type RunningEmulator, startEmulator } from '../../../emulator/index.js';
+import { OutputStore } from '../../../jobs/index.js';
+import { TempOutputs, tempEntriesOf } from './temp-outputs.js';
+
+let emu: RunningEmulator;
+let client: ComfyClient;
+let dir: string;
+
+/** Runs a PreviewImage prompt on the emulator; resolves with its history outputs. */
+async function preview(promptId: string, color: number): Promise<Record<string, unknown>> {
+  await client.queuePrompt({
+    prompt_id: promptId,
+    prompt: {
+      '1': { class_type: 'EmptyImage', inputs: { width: 4, height: 4, batch_size: 1, color } },
+      '2': { class_type: 'PreviewImage', inputs: { images: ['1', 0] } },
+    },
+  });
+  for (let i = 0; i < 500; i++) {
+    const rec = await client.getHistoryItem(promptId);
+    if (rec) return rec.outputs as Record<string, unknown>;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('prompt did not finish');
+}
+
+beforeAll(async () => {
+  emu = await startEmulator({ port: 0, speed: Number.POSITIVE_INFINITY });
+  client = new ComfyClient({ baseUrl: emu.url });
+  dir = await mkdtemp(path.join(tmpdir(), 'cc-temps-'));
+});
+
+afterAll(async () => {
+  client?.close();
+  await emu?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('TempOutputs', () => {
+  it('picks the temp entries of a UI output only', () => {
+    expect(
+      tempEntriesOf('5', {
+        images: [
+          { filename: 'a.png', subfolder: '', type: 'output' },
+          { filename: 't.png', subfolder: 's', type: 'temp' },
+        ],
+        text: ['x'],
+      }),
+    ).toEqual([{ node_id: '5', output_key: 'images', filename: 't.png', subfolder: 's' }]);
+  });
+
+  it('copies what was announced live, and what only the instance history names when live messages were missed', async () => {
+    const store = new OutputStore(path.join(dir, 'outputs'));
+    const temps = new TempOutputs({ store, sourceFor: () => client });
+
+    const live = randomUUID();
+    const outputs = await preview(live, 1);
+    temps.capture(live, 'i1', '2', outputs['2']);
+    await temps.finish(live, 'i1', true);
+    const [entry] = await temps.list(live);
+    expect(entry).toMatchObject({ node_id: '2', output_key: 'images', subfolder: '' });
+    const original = await readFile(path.join(emu.dirs.temp, entry?.filename ?? ''));
+    const copy = await temps.file(live, '', entry?.filename ?? '');
+    expect(copy).toBeDefined();
+    expect((await readFile(copy ?? '')).equals(original)).toBe(true);
+
+    const missed = randomUUID();
+    await preview(missed, 2);
+    await temps.finish(missed, 'i1', false);
+    const found = await temps.list(missed);
+    expect(found).toHaveLength(1);
+    expect(found[0]?.stored_path).not.toBeNull();
+
+    // A fresh instance of the class (a restarted gateway) reads the manifest.
+    const again = new TempOutputs({ store, sourceFor: () => undefined });
+    expect(await again.list(live)).toEqual([entry]);
+    expect(await again.file(live, '', 'nope.png')).toBeUndefined();
+    expect(await again.list(randomUUID())).toEqual([]);
+  });
+
+  it('forgets an attempt that went back to the queue', async () => {
+    const store = new OutputStore(path.join(dir, 'outputs2'));
+    const temps = new TempOutputs({ store, sourceFor: () => client });
+    const id = randomUUID();
+    const outputs = await preview(id, 3);
+    temps.capture(id, 'i1', '2', outputs['2']);
+    temps.forget(id);
+    await temps.finish(id, 'i1', true);
+    expect(await temps.list(id)).toEqual([]);
+  });
+});
