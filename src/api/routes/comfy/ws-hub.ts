@@ -36,6 +36,17 @@ interface Client {
   sawFirstMessage: boolean;
   /** The client declared `supports_preview_metadata` (previews as binary type 4). */
   previewMetadata: boolean;
+  /** The client sent `feature_flags` first (a current frontend: it gets progress text too). */
+  negotiated: boolean;
+}
+
+/** Binary type 3 (progress text of a node): `[u32 3][u32 N][N bytes node id][UTF-8 text]`. */
+export function encodeTextFrame(nodeId: string, text: string): Buffer {
+  const node = Buffer.from(nodeId, 'utf8');
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(3, 0);
+  header.writeUInt32BE(node.byteLength, 4);
+  return Buffer.concat([header, node, Buffer.from(text, 'utf8')]);
 }
 
 /** An instance's event stream as the hub reads it (the monitor's socket, which our prompts use). */
@@ -177,6 +188,7 @@ export class ComfyWsHub {
       keyId: options.keyId,
       sawFirstMessage: false,
       previewMetadata: false,
+      negotiated: false,
     };
     let set = this.#clients.get(sid);
     if (!set) {
@@ -207,6 +219,7 @@ export class ComfyWsHub {
         (msg as { type?: unknown }).type === 'feature_flags'
       ) {
         const flags = (msg as { data?: unknown }).data;
+        client.negotiated = true;
         client.previewMetadata =
           flags !== null &&
           typeof flags === 'object' &&
@@ -322,6 +335,10 @@ export class ComfyWsHub {
     const now = Date.now();
     if (e.type === 'binary' && !e.unknown) {
       const f = e.frame;
+      if (f.kind === 'text') {
+        this.#textToClient(t, f.node_id, f.text);
+        return;
+      }
       if (f.kind !== 'preview' && f.kind !== 'preview_with_metadata') return;
       t.live = true;
       this.#cached(t, now);
@@ -403,6 +420,23 @@ export class ComfyWsHub {
         return;
       default:
         return;
+    }
+  }
+
+  /**
+   * Progress text (binary type 3) of the prompt's node. ComfyUI broadcasts it; the gateway sends
+   * it to the prompt's client only, and only to sockets that negotiated feature flags: clients
+   * that never do (older libraries) may fail on a binary type they do not know.
+   */
+  #textToClient(t: Tracked, nodeId: string, text: string): void {
+    if (t.clientId === null) return;
+    const set = this.#clients.get(t.clientId);
+    if (!set) return;
+    const frame = encodeTextFrame(nodeId, text);
+    for (const c of set) {
+      if (c.keyId !== null && t.owner !== null && c.keyId !== t.owner) continue;
+      if (!c.negotiated || c.socket.readyState !== 1) continue;
+      c.socket.send(frame);
     }
   }
 
