@@ -5,9 +5,12 @@
 import { Command } from 'commander';
 import { registerEmulateCommand } from './commands/emulate.js';
 import { registerInstallCommand } from './commands/install.js';
+import { registerInstancesCommand } from './commands/instances.js';
 import { registerKeysCommand } from './commands/keys.js';
+import { registerLaunchCommand } from './commands/launch.js';
 import { registerPm2Command } from './commands/pm2.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerStatusCommand } from './commands/status.js';
 
 const program = new Command()
   .name('comfy-cluster')
@@ -19,6 +22,9 @@ const program = new Command()
   });
 
 registerServeCommand(program);
+registerStatusCommand(program);
+registerInstancesCommand(program);
+registerLaunchCommand(program);
 registerEmulateCommand(program);
 registerInstallCommand(program);
 registerPm2Command(program);

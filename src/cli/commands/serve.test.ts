@@ -146,6 +146,25 @@ describe('comfy-cluster serve', () => {
     expect(r.stderr()).toContain('refusing to listen on 0.0.0.0 without an API key');
   });
 
+  it('--local (or ENABLE_COMFYUI=true) without a ComfyUI install exits 1 naming comfy-cluster install', async () => {
+    const dir = await tempDir();
+    const env = {
+      COMFY_CLUSTER_CONFIG: path.join(dir, 'c.json'),
+      COMFYUI_INSTALL_PATH: path.join(dir, 'ComfyUI'),
+      NUM_GPUS: '1',
+    };
+    const flag = run(['serve', '--local', '--port', '0', '--data-dir', dir], env);
+    const viaEnv = run(['serve', '--port', '0', '--data-dir', dir], {
+      ...env,
+      ENABLE_COMFYUI: 'true',
+    });
+    expect(await flag.exited).toBe(1);
+    expect(await viaEnv.exited).toBe(1);
+    for (const r of [flag, viaEnv]) {
+      expect(r.stderr()).toContain(`comfy-cluster install --dir ${path.join(dir, 'ComfyUI')}`);
+    }
+  });
+
   it('reports bad flags as usage errors (exit 2)', async () => {
     const bad = [
       ['serve', '--port', 'eighty'],

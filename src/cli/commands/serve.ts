@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { parseQuickInstances, QuickInstancesError } from '../../api/quick-instances.js';
-import type { RunningGateway } from '../../api/server.js';
+import type { GatewayOptions, RunningGateway } from '../../api/server.js';
 import { LOG_LEVELS } from '../../fleet/index.js';
+import { readSupervisorEnv } from '../../supervisor/index.js';
 import { CliError, ExitCode, fail } from '../cli-error.js';
 
-interface ServeOptions {
+/** The gateway flags `serve` and `launch` share. */
+export interface GatewayFlags {
   port: string;
   listen: string;
-  instances?: string;
-  emulate?: string;
   config?: string;
   dataDir?: string;
   insecure?: boolean;
@@ -17,6 +17,12 @@ interface ServeOptions {
   rateLimit?: string;
   templatesDir?: string;
   allowInputHosts?: string;
+}
+
+interface ServeOptions extends GatewayFlags {
+  instances?: string;
+  emulate?: string;
+  local?: boolean;
 }
 
 /** How long a graceful shutdown may take before the process ends anyway. */
@@ -33,31 +39,28 @@ function parsePort(text: string): number {
   return port;
 }
 
+function list(text: string | undefined): string[] | undefined {
+  return text
+    ?.split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
 /**
- * `comfy-cluster serve`: the gateway (HTTP API, health, metrics, events) in front of the
- * configured ComfyUI instances, until SIGINT or SIGTERM (then a graceful stop, exit 0).
+ * Adds the gateway flags (`--port`, `--listen`, `--config`, `--data-dir`, `--templates-dir`,
+ * `--allow-input-hosts`, `--insecure`, `--log-level`, `--cors-origins`, `--rate-limit`) to a
+ * command; {@link gatewayOptionsFrom} reads them back.
  *
  * @example
- * // comfy-cluster serve --instances http://127.0.0.1:8188,http://127.0.0.1:8189
- * registerServeCommand(program);
+ * addGatewayFlags(program.command('launch'), { logLevelHelp: 'default warn' });
  */
-export function registerServeCommand(program: Command): void {
-  program
-    .command('serve')
-    .description('Run the gateway in front of the configured ComfyUI instances')
+export function addGatewayFlags(command: Command, notes: { logLevel?: string } = {}): Command {
+  return command
     .option('--port <port>', 'port to listen on', '8190')
     .option(
       '--listen <address>',
       'address to bind (beyond loopback an API key is required)',
       '127.0.0.1',
-    )
-    .option(
-      '--instances <urls>',
-      'quick start: only these instances (comma-separated URLs or host:port), not saved',
-    )
-    .option(
-      '--emulate <n>',
-      'demo: also start n emulated ComfyUI instances (no GPU) and serve them, not saved',
     )
     .option('--config <file>', 'comfyui_instances.json to use (env COMFY_CLUSTER_CONFIG)')
     .option('--data-dir <dir>', 'where the database lives (env COMFY_CLUSTER_DATA_DIR)')
@@ -70,23 +73,177 @@ export function registerServeCommand(program: Command): void {
       'hosts jobs may fetch input URLs from (comma-separated; off by default)',
     )
     .option('--insecure', 'allow a non-loopback address without any API key')
-    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (env LOG_LEVEL)`)
+    .option(
+      '--log-level <level>',
+      `log level: ${LOG_LEVELS.join(', ')} (env LOG_LEVEL${notes.logLevel ? `; ${notes.logLevel}` : ''})`,
+    )
     .option('--cors-origins <list>', 'comma-separated origins allowed by CORS ("*" for any)')
     .option(
       '--rate-limit <n>',
       'requests a minute per API key (per IP without one); 0 = off',
       '30000',
+    );
+}
+
+/**
+ * Turns the gateway flags into {@link GatewayOptions}; bad values are usage errors
+ * ({@link CliError} with exit code 2).
+ *
+ * @example
+ * const options = gatewayOptionsFrom(opts);
+ * const gw = await startGateway({ ...options, quickInstances });
+ */
+export function gatewayOptionsFrom(opts: GatewayFlags): GatewayOptions {
+  const port = parsePort(opts.port);
+  const level = opts.logLevel?.toLowerCase();
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, ExitCode.usage);
+  }
+  if (!/^\d+$/.test(opts.rateLimit ?? '30000')) {
+    throw new CliError(
+      `--rate-limit must be a whole number (got "${opts.rateLimit}")`,
+      ExitCode.usage,
+    );
+  }
+  const rateLimit = Number(opts.rateLimit ?? '30000');
+  const corsOrigins = list(opts.corsOrigins);
+  const allowInputHosts = list(opts.allowInputHosts);
+  return {
+    host: opts.listen,
+    port,
+    insecure: opts.insecure === true,
+    ...(opts.config === undefined ? {} : { configFile: opts.config }),
+    ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+    ...(level === undefined ? {} : { flags: { log_level: level } }),
+    ...(corsOrigins ? { corsOrigins } : {}),
+    ...(opts.templatesDir === undefined ? {} : { templatesDir: opts.templatesDir }),
+    ...(allowInputHosts === undefined ? {} : { allowInputHosts }),
+    app: { rateLimit: rateLimit === 0 ? false : { max: rateLimit, windowMs: 60_000 } },
+  };
+}
+
+/**
+ * Starts the gateway with the HTTP stack loaded only now (other commands and flag errors do not
+ * pay for it), turning start errors into the CLI's exit codes (usage 2, else 1).
+ *
+ * @example
+ * const gateway = await startGatewayForCli('serve', options, () => cleanup());
+ */
+export async function startGatewayForCli(
+  command: string,
+  options: GatewayOptions,
+  onError: () => Promise<unknown> = async () => undefined,
+): Promise<RunningGateway> {
+  let server: typeof import('../../api/server.js') | undefined;
+  try {
+    server = await import('../../api/server.js');
+    return await server.startGateway(options);
+  } catch (err) {
+    await onError();
+    if (server && err instanceof server.GatewayStartError) {
+      fail(
+        command,
+        new CliError(err.message, err.kind === 'usage' ? ExitCode.usage : ExitCode.failed),
+      );
+    }
+    fail(command, err);
+  }
+}
+
+/** Hooks of {@link runUntilSignal}. */
+export interface RunUntilSignalOptions {
+  /** Runs after the gateway closed (e.g. emulators of `serve --emulate`). */
+  afterClose?: () => Promise<unknown>;
+  /** Printed or logged when the stop begins and when it is done. */
+  onStopping?: (signal: NodeJS.Signals) => void;
+  onStopped?: (ms: number) => void;
+}
+
+/**
+ * Runs until SIGINT or SIGTERM, then closes the gateway gracefully (managed instances included)
+ * and exits 0; a second signal or a stop longer than 15 s ends the process at once.
+ *
+ * @example
+ * await runUntilSignal('serve', gateway);
+ */
+export async function runUntilSignal(
+  command: string,
+  gateway: RunningGateway,
+  options: RunUntilSignalOptions = {},
+): Promise<never> {
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      // A second signal ends the process at once.
+      if (stopping) process.exit(signal === 'SIGINT' ? 130 : 143);
+      stopping = true;
+      const began = Date.now();
+      gateway.app.log.info({ signal }, 'shutting down');
+      options.onStopping?.(signal);
+      const limit = setTimeout(() => {
+        process.stderr.write(`comfy-cluster ${command}: shutdown took too long; exiting\n`);
+        process.exit(ExitCode.failed);
+      }, SHUTDOWN_LIMIT_MS);
+      limit.unref();
+      void gateway
+        .close()
+        .then(
+          () => options.afterClose?.(),
+          (err: unknown) => {
+            process.stderr.write(
+              `comfy-cluster ${command}: error while stopping: ${String(err)}\n`,
+            );
+          },
+        )
+        .then(() => {
+          options.onStopped?.(Date.now() - began);
+          resolve();
+        });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  // Client keep-alive sockets or timers of libraries must not hold the process.
+  process.exit(ExitCode.ok);
+}
+
+/**
+ * `comfy-cluster serve`: the gateway (HTTP API, health, metrics, events) in front of the
+ * configured ComfyUI instances, until SIGINT or SIGTERM (then a graceful stop, exit 0). With
+ * `--local` (or ENABLE_COMFYUI=true) it also runs ComfyUI on this machine, one managed instance
+ * per GPU (COMFYUI_INSTALL_PATH, NUM_GPUS, COMFYUI_CPU_ONLY, COMFYUI_PORT_START apply).
+ *
+ * @example
+ * // comfy-cluster serve --instances http://127.0.0.1:8188,http://127.0.0.1:8189
+ * registerServeCommand(program);
+ */
+export function registerServeCommand(program: Command): void {
+  const command = program
+    .command('serve')
+    .description('Run the gateway in front of the configured ComfyUI instances')
+    .option(
+      '--instances <urls>',
+      'quick start: only these instances (comma-separated URLs or host:port), not saved',
     )
+    .option(
+      '--emulate <n>',
+      'demo: also start n emulated ComfyUI instances (no GPU) and serve them, not saved',
+    )
+    .option(
+      '--local',
+      'also run ComfyUI on this machine, one managed instance per GPU (env ENABLE_COMFYUI=true)',
+    );
+  addGatewayFlags(command)
     .addHelpText(
       'after',
-      '\nExamples:\n  comfy-cluster serve --emulate 3\n  comfy-cluster serve --instances http://127.0.0.1:8188\n  comfy-cluster keys create --role admin && comfy-cluster serve --listen 0.0.0.0\n',
+      '\nExamples:\n  comfy-cluster serve --emulate 3\n  comfy-cluster serve --instances http://127.0.0.1:8188\n  comfy-cluster serve --local\n  comfy-cluster keys create --role admin && comfy-cluster serve --listen 0.0.0.0\n',
     )
     .action(async (opts: ServeOptions) => {
-      let gateway: RunningGateway;
       const emulators: { url: string; close(): Promise<void> }[] = [];
-      let server: typeof import('../../api/server.js') | undefined;
+      const closeEmulators = () => Promise.allSettled(emulators.map((e) => e.close()));
+      let options: GatewayOptions;
       try {
-        const port = parsePort(opts.port);
+        options = gatewayOptionsFrom(opts);
         const emulate = opts.emulate === undefined ? 0 : Number(opts.emulate);
         if (!/^\d+$/.test(opts.emulate ?? '0') || emulate > 64) {
           throw new CliError(
@@ -100,21 +257,6 @@ export function registerServeCommand(program: Command): void {
             ExitCode.usage,
           );
         }
-        const level = opts.logLevel?.toLowerCase();
-        if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
-          throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, ExitCode.usage);
-        }
-        const corsOrigins = opts.corsOrigins
-          ?.split(',')
-          .map((o) => o.trim())
-          .filter((o) => o !== '');
-        const rateLimit = Number(opts.rateLimit ?? '30000');
-        if (!/^\d+$/.test(opts.rateLimit ?? '30000')) {
-          throw new CliError(
-            `--rate-limit must be a whole number (got "${opts.rateLimit}")`,
-            ExitCode.usage,
-          );
-        }
         if (emulate > 0) {
           const { startEmulator } = await import('../../emulator/index.js');
           for (let i = 0; i < emulate; i++) emulators.push(await startEmulator({ port: 0 }));
@@ -122,72 +264,25 @@ export function registerServeCommand(program: Command): void {
         const quickList = [opts.instances, ...emulators.map((e) => e.url)]
           .filter((v): v is string => v !== undefined && v !== '')
           .join(',');
-        const quickInstances = quickList === '' ? undefined : parseQuickInstances(quickList);
-        // Loaded only now so other commands (and flag errors) do not pay for the HTTP stack.
-        server = await import('../../api/server.js');
-        gateway = await server.startGateway({
-          host: opts.listen,
-          port,
-          insecure: opts.insecure === true,
-          ...(quickInstances === undefined ? {} : { quickInstances }),
-          ...(opts.config === undefined ? {} : { configFile: opts.config }),
-          ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
-          ...(level === undefined ? {} : { flags: { log_level: level } }),
-          ...(corsOrigins ? { corsOrigins } : {}),
-          ...(opts.templatesDir === undefined ? {} : { templatesDir: opts.templatesDir }),
-          ...(opts.allowInputHosts === undefined
-            ? {}
-            : {
-                allowInputHosts: opts.allowInputHosts
-                  .split(',')
-                  .map((h) => h.trim())
-                  .filter((h) => h !== ''),
-              }),
-          app: { rateLimit: rateLimit === 0 ? false : { max: rateLimit, windowMs: 60_000 } },
-        });
+        if (quickList !== '') options.quickInstances = parseQuickInstances(quickList);
+        const local = opts.local === true || readSupervisorEnv(process.env).values.enableComfyui;
+        if (local) options.local = {};
       } catch (err) {
-        await Promise.allSettled(emulators.map((e) => e.close()));
+        await closeEmulators();
         if (err instanceof QuickInstancesError)
           fail('serve', new CliError(err.message, ExitCode.usage));
-        if (server && err instanceof server.GatewayStartError) {
-          fail(
-            'serve',
-            new CliError(err.message, err.kind === 'usage' ? ExitCode.usage : ExitCode.failed),
-          );
-        }
         fail('serve', err);
       }
+      const gateway = await startGatewayForCli('serve', options, closeEmulators);
       for (const e of emulators) process.stdout.write(`emulated ComfyUI instance at ${e.url}\n`);
+      for (const s of gateway.managed?.supervisor.states() ?? []) {
+        process.stdout.write(
+          `managed ComfyUI instance ${s.name}: ${s.status} at ${s.url}${s.pid ? ` (pid ${s.pid})` : ''}\n`,
+        );
+      }
       process.stdout.write(
         `comfy-cluster listening on ${gateway.url} (API docs: ${gateway.url}/docs, health: ${gateway.url}/health)\n`,
       );
-
-      await new Promise<void>((resolve) => {
-        let stopping = false;
-        const onSignal = (signal: NodeJS.Signals) => {
-          // A second signal ends the process at once.
-          if (stopping) process.exit(signal === 'SIGINT' ? 130 : 143);
-          stopping = true;
-          gateway.app.log.info({ signal }, 'shutting down');
-          const limit = setTimeout(() => {
-            process.stderr.write('comfy-cluster serve: shutdown took too long; exiting\n');
-            process.exit(ExitCode.failed);
-          }, SHUTDOWN_LIMIT_MS);
-          limit.unref();
-          void gateway
-            .close()
-            .then(
-              () => Promise.allSettled(emulators.map((e) => e.close())),
-              (err: unknown) => {
-                process.stderr.write(`comfy-cluster serve: error while stopping: ${String(err)}\n`);
-              },
-            )
-            .then(() => resolve());
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      });
-      // Client keep-alive sockets or timers of libraries must not hold the process.
-      process.exit(ExitCode.ok);
+      await runUntilSignal('serve', gateway, { afterClose: closeEmulators });
     });
 }
