@@ -36,6 +36,37 @@ async function fakeSmi(fixture: string): Promise<string> {
 }
 
 describe('planLocalFleet', () => {
+  it('emulate: the emulator with ComfyUI flags in its place, GPUs from --gpus over NUM_GPUS, no nvidia-smi', async () => {
+    const local = await planLocalFleet({
+      env: { NUM_GPUS: '4' },
+      dataDir: join(root, 'data'),
+      emulate: true,
+      gpus: 2,
+      portStart: 9100,
+      nvidiaSmiPath: join(root, 'no-such-nvidia-smi'),
+    });
+    expect(local.emulated).toBe(true);
+    expect(local.warnings).toEqual([]);
+    expect(local.plan.instances.map((i) => [i.name, i.port, i.deviceName])).toEqual([
+      ['comfyui-gpu0', 9100, 'emulated GPU'],
+      ['comfyui-gpu1', 9101, 'emulated GPU'],
+    ]);
+    const [first] = local.plan.instances;
+    expect(first?.command).toBe(process.execPath);
+    expect(first?.args.join(' ')).toMatch(
+      /emulator\/main\.(ts|js) --listen 127\.0\.0\.1 --port 9100 /,
+    );
+    expect(first?.env.CUDA_VISIBLE_DEVICES).toBe('0');
+    const cpu = await planLocalFleet({
+      env: {},
+      dataDir: join(root, 'data'),
+      emulate: true,
+      cpu: true,
+    });
+    expect(cpu.plan.instances.map((i) => i.name)).toEqual(['comfyui-cpu']);
+    expect(cpu.plan.instances[0]?.args).toContain('--cpu');
+  });
+
   it('plans from nvidia-smi and the environment', async () => {
     const local = await planLocalFleet({
       env: {
