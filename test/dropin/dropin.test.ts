@@ -508,6 +508,24 @@ describe('drop-in: validation answers in ComfyUI shapes', () => {
     expect((await call(base, 'GET', '/view?filename=x.png&subfolder=../../..')).status).toBe(403);
     expect((await call(base, 'GET', '/view?filename=x.png&type=bogus')).status).toBe(400);
   });
+
+  it('bodiless answers are empty application/octet-stream, as ComfyUI (aiohttp) sends them', async () => {
+    for (const [method, route, body] of [
+      ['POST', '/queue', { delete: [] }],
+      ['POST', '/history', { delete: [] }],
+      ['POST', '/api/interrupt', { prompt_id: randomUUID() }],
+      ['GET', '/view', undefined],
+      ['GET', '/view?filename=../../etc/passwd', undefined],
+      ['GET', '/view?filename=x.png&subfolder=../../..', undefined],
+    ] as const) {
+      const r = await call(base, method, route, body);
+      expect([r.type, r.text], `${method} ${route}`).toEqual(['application/octet-stream', '']);
+    }
+    // A plain GET of the socket path: ComfyUI's 400 (no Upgrade header).
+    const ws = await call(base, 'GET', '/ws');
+    expect(ws.status).toBe(400);
+    expect(ws.text).toContain('No WebSocket UPGRADE hdr');
+  });
 });
 
 describe('drop-in: queue, interrupt and cancel are scoped to the client', () => {

@@ -71,6 +71,11 @@ function pyTruthy(v: unknown): boolean {
   return Boolean(v);
 }
 
+/** A bodiless answer as ComfyUI's `web.Response(status=N)`: empty, `application/octet-stream`. */
+function bare(reply: FastifyReply, status: number): FastifyReply {
+  return reply.code(status).header('content-type', 'application/octet-stream').send();
+}
+
 function promptError(type: string, message: string, details = '', extra_info: unknown = {}) {
   return { error: { type, message, details, extra_info }, node_errors: {} };
 }
@@ -390,7 +395,7 @@ export async function comfyRoutes(
         if (job?.status === 'pending' && owns(caller, job)) await service.cancel(job.id);
       }
     }
-    return reply.code(200).send();
+    return bare(reply, 200);
   });
 
   // ---- history ----------------------------------------------------------------------------
@@ -446,7 +451,7 @@ export async function comfyRoutes(
       }
       for (const id of body.delete) if (typeof id === 'string') set.add(id);
     }
-    return reply.code(200).send();
+    return bare(reply, 200);
   });
 
   // ---- interrupt, free --------------------------------------------------------------------
@@ -463,7 +468,7 @@ export async function comfyRoutes(
         if (owns(caller, job)) await service.cancel(job.id);
       }
     }
-    return reply.code(200).send();
+    return bare(reply, 200);
   });
 
   // The gateway holds no models: the flags go to every answering instance (as ComfyUI, the
@@ -481,7 +486,7 @@ export async function comfyRoutes(
         ),
       );
     }
-    return reply.code(200).send();
+    return bare(reply, 200);
   });
 
   // ---- /api/jobs --------------------------------------------------------------------------
@@ -601,7 +606,7 @@ export async function comfyRoutes(
   // ---- files ------------------------------------------------------------------------------
 
   const upload = async (request: FastifyRequest, reply: FastifyReply, mask: boolean) => {
-    if (!request.isMultipart()) return reply.code(400).send();
+    if (!request.isMultipart()) return bare(reply, 400);
     const fields: Record<string, string> = {};
     let file: { bytes: Buffer; filename: string } | undefined;
     for await (const part of request.parts()) {
@@ -613,7 +618,7 @@ export async function comfyRoutes(
         fields[part.fieldname] = part.value;
       }
     }
-    if (!file) return reply.code(400).send();
+    if (!file) return bare(reply, 400);
     const type = folderType(fields.type, 'input');
     if (!type)
       return reply.code(400).send(promptError('invalid_type', `unknown type ${fields.type}`));
@@ -638,7 +643,7 @@ export async function comfyRoutes(
       type,
       overwrite,
     });
-    if (!answer) return reply.code(400).send();
+    if (!answer) return bare(reply, 400);
     return answer;
   };
   route('POST', '/upload/image', (request, reply) => upload(request, reply, false));
@@ -646,19 +651,19 @@ export async function comfyRoutes(
 
   route('GET', '/view', async (request, reply) => {
     const q = request.query as Record<string, unknown>;
-    if (typeof q.filename !== 'string' || q.filename === '') return reply.code(404).send();
+    if (typeof q.filename !== 'string' || q.filename === '') return bare(reply, 404);
     const t = folderType(q.type, 'output');
-    if (!t) return reply.code(400).send();
+    if (!t) return bare(reply, 400);
     const { name: filename, type } = splitAnnotation(q.filename, t);
     const subfolder = typeof q.subfolder === 'string' ? q.subfolder : '';
-    if (filename.startsWith('/') || filename.includes('..')) return reply.code(400).send();
+    if (filename.startsWith('/') || filename.includes('..')) return bare(reply, 400);
     const m = new RegExp(`^${JOB_OUTPUT_FOLDER}/([0-9a-f-]{36})(?:/(.*))?$`).exec(
       subfolder.replaceAll('\\', '/'),
     );
     if (type === 'output' && m?.[1] !== undefined) {
-      if ((m[2] ?? '').split('/').includes('..')) return reply.code(403).send();
+      if ((m[2] ?? '').split('/').includes('..')) return bare(reply, 403);
       const job = await service.get(m[1]).catch(() => undefined);
-      if (!job || !visible(callerOf(request), job)) return reply.code(404).send();
+      if (!job || !visible(callerOf(request), job)) return bare(reply, 404);
       const base = path.posix.basename(filename);
       const rest = (m[2] ?? '').replace(/\/+$/, '');
       const hit = (await service.outputs(job.id)).find(
@@ -668,14 +673,14 @@ export async function comfyRoutes(
           path.posix.basename(o.filename ?? '') === base &&
           (o.subfolder ?? '').replace(/^\/+|\/+$/g, '') === rest,
       );
-      if (!hit?.stored_path) return reply.code(404).send();
+      if (!hit?.stored_path) return bare(reply, 404);
       return serveFile(request, reply, services.outputStore.absolute(hit.stored_path), base);
     }
     if (type === 'temp' && m?.[1] !== undefined) {
       // A temp file (PreviewImage) of a job: it lives on the instance that ran the job.
-      if ((m[2] ?? '').split('/').includes('..')) return reply.code(403).send();
+      if ((m[2] ?? '').split('/').includes('..')) return bare(reply, 403);
       const job = await service.get(m[1]).catch(() => undefined);
-      if (!job || !visible(callerOf(request), job)) return reply.code(404).send();
+      if (!job || !visible(callerOf(request), job)) return bare(reply, 404);
       const ref = {
         filename: path.posix.basename(filename),
         subfolder: (m[2] ?? '').replace(/\/+$/, ''),
@@ -683,11 +688,11 @@ export async function comfyRoutes(
       // The gateway's copy first (it outlives the instance's temp folder), else the instance.
       const copy = await temps.file(job.id, ref.subfolder, ref.filename);
       if (copy) return serveFile(request, reply, copy, ref.filename);
-      if (job.instance_id === null) return reply.code(404).send();
+      if (job.instance_id === null) return bare(reply, 404);
       return proxyTempView(request, reply, job.instance_id, ref);
     }
     const target = await folders.resolveView(filename, subfolder, type);
-    if (!target.ok) return reply.code(target.status).send();
+    if (!target.ok) return bare(reply, target.status);
     return serveFile(request, reply, target.file, target.name);
   });
 
@@ -698,7 +703,7 @@ export async function comfyRoutes(
     ref: { filename: string; subfolder: string },
   ): Promise<unknown> => {
     const client = fleet.monitor.connectionFor(instanceId)?.client;
-    if (!client) return reply.code(404).send();
+    if (!client) return bare(reply, 404);
     const q = request.query as Record<string, unknown>;
     const range = /^bytes=(\d+)-(\d*)$/.exec(String(request.headers.range ?? ''));
     try {
@@ -726,7 +731,7 @@ export async function comfyRoutes(
       reply.header('X-Content-Type-Options', 'nosniff');
       return reply.code(view.status).send(view.body);
     } catch {
-      return reply.code(404).send();
+      return bare(reply, 404);
     }
   };
 
@@ -754,17 +759,30 @@ export async function comfyRoutes(
     method: 'PATCH',
     url: '/internal/logs/subscribe',
     config: { ...access },
-    handler: async (_request, reply) => reply.code(200).send(),
+    handler: async (_request, reply) => bare(reply, 200),
   });
 
   // ---- WebSocket --------------------------------------------------------------------------
 
   for (const url of ['/ws', '/api/ws']) {
-    app.get(url, { websocket: true, config: { ...access } }, (socket, request) => {
-      const q = request.query as Record<string, unknown>;
-      const clientId = typeof q.clientId === 'string' ? q.clientId : null;
-      const p = request.principal;
-      void hub.attach(socket, { clientId, keyId: p && !p.anonymous ? p.key_id : null });
+    app.route({
+      method: 'GET',
+      url,
+      config: { ...access },
+      // A plain GET (no Upgrade header) gets ComfyUI's 400 (aiohttp's text answer).
+      handler: async (request, reply) =>
+        reply
+          .code(400)
+          .type('text/plain; charset=utf-8')
+          .send(
+            `No WebSocket UPGRADE hdr: ${request.headers.upgrade ?? 'None'}\n Can "Upgrade" only to "WebSocket".`,
+          ),
+      wsHandler: (socket, request) => {
+        const q = request.query as Record<string, unknown>;
+        const clientId = typeof q.clientId === 'string' ? q.clientId : null;
+        const p = request.principal;
+        void hub.attach(socket, { clientId, keyId: p && !p.anonymous ? p.key_id : null });
+      },
     });
   }
 }
