@@ -11,6 +11,7 @@ import { registerLaunchCommand } from './commands/launch.js';
 import { registerPm2Command } from './commands/pm2.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerStatusCommand } from './commands/status.js';
+import { registerSubmitCommand } from './commands/submit.js';
 
 const program = new Command()
   .name('comfy-cluster')
@@ -24,6 +25,7 @@ const program = new Command()
 registerServeCommand(program);
 registerStatusCommand(program);
 registerInstancesCommand(program);
+registerSubmitCommand(program);
 registerLaunchCommand(program);
 registerEmulateCommand(program);
 registerInstallCommand(program);
