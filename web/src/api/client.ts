@@ -47,6 +47,13 @@ const enc = encodeURIComponent;
 
 export type InstanceAction = 'start' | 'stop' | 'pause' | 'resume';
 
+/** GET /api/v1/instances/{id}/logs: each line "<ISO time> <stdout|stderr|supervisor> <text>". */
+export interface InstanceLogs {
+  instance_id: string;
+  name: string;
+  lines: string[];
+}
+
 export interface JobQuery {
   status?: readonly JobStatus[];
   instance?: string;
@@ -142,6 +149,16 @@ export const api = {
     ): Promise<PortAvailability> {
       return request<PortAvailability>(`${V1}/instances/ports`, {
         query: { port, host: options.host, exclude: options.exclude },
+      });
+    },
+    /**
+     * The last `lines` lines a managed instance printed (oldest first). A remote instance
+     * answers 409 `not_managed`.
+     */
+    async logs(id: string, lines = 200, signal?: AbortSignal): Promise<InstanceLogs> {
+      return request<InstanceLogs>(`${V1}/instances/${enc(id)}/logs`, {
+        query: { lines },
+        ...(signal ? { signal } : {}),
       });
     },
   },

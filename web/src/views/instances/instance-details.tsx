@@ -13,6 +13,7 @@ import { Link } from '../../components/link.js';
 import { formatAgo, formatBytes, formatDuration, formatTime, toMs } from '../../state/format.js';
 import { keys } from '../../state/query-keys.js';
 import { useLatencySeries, VramBar } from './instance-card.js';
+import { InstanceLogs } from './instance-logs.js';
 
 /** Times (s) and response times (ms) for the chart: stored history, else live samples. */
 export function historySeries(
@@ -218,6 +219,7 @@ export function InstanceDetails(props: {
           ))}
         </ul>
       )}
+      {i.kind === 'managed' && <InstanceLogs instanceId={i.id} />}
     </aside>
   );
 }
