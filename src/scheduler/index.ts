@@ -32,6 +32,16 @@ export { InvalidPromptError } from './errors.js';
 export { type EstimatorOptions, RuntimeEstimator } from './estimator.js';
 export { InstanceProjection } from './instance-projection.js';
 export { JobClass } from './job-class.js';
+export { type LinearProgram, type LpResult, solveLp } from './linear-program.js';
+export {
+  type BoundTerm,
+  formatBound,
+  type LowerBoundDetail,
+  type LowerBoundOptions,
+  lowerBound,
+  lowerBoundDetail,
+  unrelatedBound,
+} from './lower-bound.js';
 export {
   type ChooseContext,
   type ColdModels,
@@ -62,7 +72,6 @@ export {
 export {
   compareStrategies,
   formatReport,
-  lowerBound,
   type SimOptions,
   type SimPolicy,
   type SimReport,

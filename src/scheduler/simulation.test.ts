@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { canRun } from './capability.js';
 import { DEFAULT_STRATEGY } from './scheduler.js';
-import { compareStrategies, lowerBound, type SimReport, simulate } from './simulation.js';
+import { compareStrategies, type SimReport, simulate } from './simulation.js';
 import { STRATEGIES } from './types.js';
-import { standardWorkload, type Workload } from './workload.js';
+import { standardWorkload } from './workload.js';
 
 const SEEDS = [1, 2, 3, 4, 5];
 
@@ -29,26 +29,6 @@ describe('standardWorkload', () => {
     expect(standardWorkload({ seed: 2 }).jobs.map((j) => j.work_ms)).not.toEqual(
       w.jobs.map((j) => j.work_ms),
     );
-  });
-});
-
-describe('lowerBound', () => {
-  const tiny = (works: number[], speeds: number[]): Workload => {
-    const base = standardWorkload({ seed: 1, jobs: works.length });
-    return {
-      ...base,
-      instances: speeds.map((speed, i) => ({
-        ...(base.instances[0] as Workload['instances'][0]),
-        id: `i${i}`,
-        speed,
-      })),
-      jobs: base.jobs.map((j, i) => ({ ...j, work_ms: works[i] ?? 0 })),
-    };
-  };
-
-  it('is total work ÷ total speed, or the longest job on the fastest instance', () => {
-    expect(lowerBound(tiny([3000, 3000], [2, 1]))).toBe(2000);
-    expect(lowerBound(tiny([9000, 100], [2, 1]))).toBe(4500);
   });
 });
 

@@ -6,6 +6,7 @@
  * into an instance's queue).
  */
 import { canRun } from './capability.js';
+import { lowerBound } from './lower-bound.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import type { SchedulerInstance, StrategyName } from './types.js';
 import { modelKey, STRATEGIES } from './types.js';
@@ -21,6 +22,8 @@ export type SimPolicy =
 export interface SimOptions {
   /** Models an instance keeps loaded (least recently used one is dropped). Default: all. */
   model_cache?: number;
+  /** The workload's lower bound when already known (ms); computed otherwise. */
+  lower_bound_ms?: number;
 }
 
 /** What a simulated run measured. Times in ms. */
@@ -38,6 +41,8 @@ export interface SimReport {
   /** Busy time (model loads included) ÷ makespan, per instance. */
   utilisation: Record<string, number>;
   jobs_per_instance: Record<string, number>;
+  /** When each instance finished its last job, ms (the end-of-batch tail). */
+  last_finish_ms: Record<string, number>;
   /** Model loads (first use, or after being dropped from the cache). */
   model_loads: number;
   /** Jobs no instance could run (never started). */
@@ -61,6 +66,7 @@ interface SimInstance {
   loaded: Map<string, number>;
   busy: number;
   jobs: number;
+  last: number;
 }
 
 interface SimEvent {
@@ -70,29 +76,6 @@ interface SimEvent {
   job?: WorkloadJob;
   inst?: SimInstance;
   slot?: number;
-}
-
-/**
- * Lower bound of the makespan: the larger of total work ÷ total speed and, over jobs, arrival +
- * work on the fastest instance that can run it.
- *
- * @example
- * lowerBound(standardWorkload()); // ms
- */
-export function lowerBound(workload: Workload): number {
-  let work = 0;
-  let longest = 0;
-  const speed = workload.instances.reduce((n, i) => n + i.speed * i.max_concurrent, 0);
-  for (const job of workload.jobs) {
-    const fastest = Math.max(
-      0,
-      ...workload.instances.filter((i) => canRunJob(job, i)).map((i) => i.speed),
-    );
-    if (fastest <= 0) continue;
-    work += job.work_ms;
-    longest = Math.max(longest, job.submit_at + job.work_ms / fastest);
-  }
-  return Math.max(speed > 0 ? work / speed : 0, longest);
 }
 
 /**
@@ -109,6 +92,7 @@ export function simulate(
   options: SimOptions = {},
 ): SimReport {
   const cacheSize = options.model_cache ?? Number.POSITIVE_INFINITY;
+  const overhead = Math.max(0, workload.job_overhead_ms ?? 0);
   const instances: SimInstance[] = workload.instances.map((spec) => ({
     spec,
     queue: [],
@@ -116,6 +100,7 @@ export function simulate(
     loaded: new Map(),
     busy: 0,
     jobs: 0,
+    last: 0,
   }));
   const scheduler =
     policy.kind === 'scheduler'
@@ -153,7 +138,7 @@ export function simulate(
         if (oldest === undefined) break;
         inst.loaded.delete(oldest);
       }
-      const run = job.work_ms / inst.spec.speed;
+      const run = job.work_ms / inst.spec.speed + Math.max(0, job.overhead_ms ?? overhead);
       const end = now + load + run;
       inst.slots[s] = { job, start: now, end, run };
       inst.busy += load + run;
@@ -258,6 +243,7 @@ export function simulate(
         cur.inst.slots[cur.slot] = null;
         if (done) {
           makespan = Math.max(makespan, done.end);
+          cur.inst.last = Math.max(cur.inst.last, done.end);
           scheduler?.estimator.record(cur.inst.spec.id, done.job.shape, done.run);
         }
         start(cur.inst, now);
@@ -269,7 +255,7 @@ export function simulate(
     dispatch(now);
   }
 
-  const bound = lowerBound(workload);
+  const bound = options.lower_bound_ms ?? lowerBound(workload);
   const all = waits.map((w) => w.wait);
   const owners = [...new Set(workload.jobs.map((j) => j.owner))].sort();
   return {
@@ -292,6 +278,7 @@ export function simulate(
       instances.map((i) => [i.spec.id, makespan > 0 ? i.busy / makespan : 0]),
     ),
     jobs_per_instance: Object.fromEntries(instances.map((i) => [i.spec.id, i.jobs])),
+    last_finish_ms: Object.fromEntries(instances.map((i) => [i.spec.id, i.last])),
     model_loads: loads,
     unplaced,
     max_examined: maxExamined,
@@ -310,7 +297,8 @@ export function compareStrategies(workload: Workload, options: SimOptions = {}):
     { kind: 'submit_round_robin' },
     { kind: 'submit_least_queue' },
   ];
-  return policies.map((p) => simulate(workload, p, options));
+  const bound = options.lower_bound_ms ?? lowerBound(workload);
+  return policies.map((p) => simulate(workload, p, { ...options, lower_bound_ms: bound }));
 }
 
 /**

@@ -45,6 +45,8 @@ export interface WorkloadJob {
   work_ms: number;
   requirements: JobRequirements;
   shape: string;
+  /** Time on top of `work_ms` whatever the speed (overrides `Workload.job_overhead_ms`), ms. */
+  overhead_ms?: number;
 }
 
 /** A fleet and a batch. */
@@ -53,6 +55,11 @@ export interface Workload {
   jobs: WorkloadJob[];
   /** Time to load each model file (key `folder/file`) on first use on an instance, ms. */
   model_load_ms: Record<string, number>;
+  /**
+   * Time every job costs on top of its work whatever the instance's speed (output encoding,
+   * HTTP round trips...), ms. Default 0; `WorkloadJob.overhead_ms` overrides it per job.
+   */
+  job_overhead_ms?: number;
 }
 
 /** Options of `standardWorkload`. */
@@ -64,6 +71,12 @@ export interface WorkloadOptions {
   arrival_window_ms?: number;
   /** Spread of each job's work around its kind's nominal value (0.1 = ±10 %). Default 0.1. */
   jitter?: number;
+  /**
+   * Weights of the job kinds (`sd15`, `sd15-lora`, `sdxl`, `sdxl-batch4`, `upscale`,
+   * `remove-background`) replacing the standard mix's (35, 10, 25, 8, 10, 12); kinds left out
+   * keep theirs, 0 drops a kind.
+   */
+  kind_weights?: Readonly<Record<string, number>>;
 }
 
 // Run-time model (ms at speed 1), after the emulator's node timings: a sampler step costs 50 ms
@@ -207,10 +220,16 @@ export function standardWorkload(options: WorkloadOptions = {}): Workload {
   const instances = FLEET.map(fleetInstance);
   const index = ModelInputIndex.fromCapabilities(instances.map((i) => i.capabilities));
   const jobs: WorkloadJob[] = [];
-  const kindTotal = KINDS.reduce((n, k) => n + k.weight, 0);
+  const weights = options.kind_weights ?? {};
+  const kinds = KINDS.map((k) => {
+    const w = Object.hasOwn(weights, k.name) ? weights[k.name] : undefined;
+    return w !== undefined && Number.isFinite(w) && w >= 0 ? { ...k, weight: w } : k;
+  }).filter((k) => k.weight > 0);
+  if (kinds.length === 0) throw new RangeError('standardWorkload: every kind weight is 0');
+  const kindTotal = kinds.reduce((n, k) => n + k.weight, 0);
   const ownerTotal = OWNERS.reduce((n, o) => n + o.weight, 0);
   for (let n = 0; n < count; n++) {
-    const kind = weighted(rand, KINDS, kindTotal);
+    const kind = weighted(rand, kinds, kindTotal);
     const who = weighted(rand, OWNERS, ownerTotal);
     const { prompt, work } = kind.build(rand, n);
     const noise = 1 + jitter * (2 * rand() - 1);
