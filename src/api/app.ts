@@ -18,6 +18,7 @@ import { eventsRoutes } from './routes/events/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { instancesRoutes } from './routes/instances/index.js';
 import { type JobLayer, jobsRoutes, registerJobMetrics } from './routes/jobs/index.js';
+import { keysRoutes } from './routes/keys/index.js';
 import { metricsRoutes } from './routes/metrics/index.js';
 import { seedRoutes } from './routes/seed/index.js';
 import { templatesRoutes } from './routes/templates/index.js';
@@ -171,6 +172,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(metricsRoutes);
   await app.register(configRoutes);
   await app.register(instancesRoutes);
+  await app.register(keysRoutes);
   await app.register(eventsRoutes, {
     ...(options.events?.maxBufferedBytes === undefined
       ? {}
