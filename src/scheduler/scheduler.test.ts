@@ -435,3 +435,62 @@ describe('Scheduler placement properties', () => {
     );
   });
 });
+
+describe('Scheduler gateway-wide cap (MAX_CONCURRENT_JOBS)', () => {
+  const fleetOf = (n: number) => Array.from({ length: n }, (_, k) => instance(`gpu${k}`));
+  const total = (fleet: SchedulerInstance[]) => fleet.reduce((n, i) => n + i.in_flight.length, 0);
+
+  it('sends at most the cap in total, one per idle instance rather than queued behind another', () => {
+    for (const strategy of STRATEGIES) {
+      const s = new Scheduler({ strategy, max_concurrent_jobs: 3 });
+      for (let i = 0; i < 10; i++) s.enqueue(job(`j${i}`));
+      const fleet = fleetOf(4);
+      const sent = dispatch(s, fleet);
+      expect(sent, strategy).toHaveLength(3);
+      expect(new Set(sent.map((a) => a.instance_id)).size, strategy).toBe(3);
+      expect(s.queue.size).toBe(7);
+    }
+  });
+
+  it('counts jobs already on instances, also on instances that take no new work', () => {
+    const s = new Scheduler({ max_concurrent_jobs: 3 });
+    for (let i = 0; i < 5; i++) s.enqueue(job(`j${i}`));
+    const fleet = [
+      instance('paused', {
+        accepting: false,
+        in_flight: [running('txt2img', 0), running('txt2img', 0)],
+      }),
+      instance('gpu1'),
+      instance('gpu2'),
+    ];
+    expect(dispatch(s, fleet)).toHaveLength(1);
+    expect(total(fleet)).toBe(3);
+  });
+
+  it('sends the next job when one finishes, and fills prefetch slots when the cap allows', () => {
+    const s = new Scheduler({ strategy: 'least_loaded', max_concurrent_jobs: 3 });
+    for (let i = 0; i < 6; i++) s.enqueue(job(`j${i}`));
+    const fleet = fleetOf(2);
+    expect(dispatch(s, fleet)).toHaveLength(3);
+    expect(fleet.map((i) => i.in_flight.length).sort()).toEqual([1, 2]);
+    const busy = fleet.findIndex((i) => i.in_flight.length === 1);
+    fleet[busy] = { ...(fleet[busy] as SchedulerInstance), in_flight: [] };
+    expect(dispatch(s, fleet)).toHaveLength(1);
+    expect(total(fleet)).toBe(3);
+  });
+
+  it('has no cap at 0 or null, and can be changed at run time', () => {
+    const s = new Scheduler({ max_concurrent_jobs: 0 });
+    expect(s.maxConcurrentJobs).toBeNull();
+    for (let i = 0; i < 20; i++) s.enqueue(job(`j${i}`));
+    const fleet = fleetOf(3);
+    expect(dispatch(s, fleet)).toHaveLength(6); // 3 × (1 running + 1 prefetched)
+    s.maxConcurrentJobs = 2;
+    expect(s.maxConcurrentJobs).toBe(2);
+    expect(dispatch(s, fleetOf(4))).toHaveLength(2);
+    s.maxConcurrentJobs = null;
+    expect(dispatch(s, fleetOf(4))).toHaveLength(8);
+    s.maxConcurrentJobs = Number.NaN;
+    expect(s.maxConcurrentJobs).toBeNull();
+  });
+});

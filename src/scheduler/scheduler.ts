@@ -45,6 +45,12 @@ export interface SchedulerOptions extends WaitingQueueOptions {
   hold_tolerance?: number;
   /** fastest_completion: most jobs held (planned ahead) per decision. Default 64. */
   lookahead?: number;
+  /**
+   * Gateway-wide cap on jobs on instances at once (running or queued there, on every instance
+   * together): the `MAX_CONCURRENT_JOBS` setting. 0, null or absent: no cap (the per-instance
+   * `max_concurrent + prefetch` limits apply alone).
+   */
+  max_concurrent_jobs?: number | null;
 }
 
 /** The default strategy: the best of the simulation (see README and simulation.test.ts). */
@@ -102,6 +108,7 @@ export class Scheduler {
   private readonly holdTolerance: number;
   private readonly lookahead: number;
   private rrLast: string | null = null;
+  private concurrencyCap: number | null = null;
   private fleetSeen: { id: string; caps: object; tags: readonly string[] }[] = [];
 
   constructor(options: SchedulerOptions = {}) {
@@ -116,6 +123,23 @@ export class Scheduler {
     this.hold = options.hold ?? true;
     this.holdTolerance = Math.max(0, options.hold_tolerance ?? DEFAULT_HOLD_TOLERANCE);
     this.lookahead = Math.max(1, Math.floor(options.lookahead ?? 64));
+    this.maxConcurrentJobs = options.max_concurrent_jobs ?? null;
+  }
+
+  /**
+   * The gateway-wide cap on jobs on instances at once (`MAX_CONCURRENT_JOBS`), null when there is
+   * none. Settable at run time (settings reloaded); 0, negative or non-finite values mean no cap.
+   *
+   * @example
+   * scheduler.maxConcurrentJobs = 6; // at most 6 jobs running or queued on instances in total
+   */
+  get maxConcurrentJobs(): number | null {
+    return this.concurrencyCap;
+  }
+
+  set maxConcurrentJobs(value: number | null) {
+    this.concurrencyCap =
+      value !== null && Number.isFinite(value) && value >= 1 ? Math.floor(value) : null;
   }
 
   /**
@@ -163,8 +187,27 @@ export class Scheduler {
   nextAssignment(instances: readonly SchedulerInstance[], now: number): Decision {
     this.lastExamined = 0;
     if (this.queue.size === 0) return IDLE;
+    let room = Number.POSITIVE_INFINITY;
+    if (this.concurrencyCap !== null) {
+      // Jobs on instances anywhere count, also on instances that take no new work now.
+      let onInstances = 0;
+      for (const inst of instances) onInstances += inst.in_flight.length;
+      room = this.concurrencyCap - onInstances;
+      if (room <= 0) return IDLE;
+    }
     const eligible = instances.filter(isEligible);
-    const free = new Set(eligible.filter(hasFreeSlot).map((i) => i.id));
+    let open = eligible.filter(hasFreeSlot);
+    if (room !== Number.POSITIVE_INFINITY) {
+      // Under the cap, a job queued behind another while an instance sits idle would waste a
+      // unit of it: while the room left does not exceed the idle execution slots, only those.
+      const idle = open.filter((i) => i.in_flight.length < Math.max(1, i.max_concurrent));
+      const idleSlots = idle.reduce(
+        (n, i) => n + Math.max(1, i.max_concurrent) - i.in_flight.length,
+        0,
+      );
+      if (idle.length > 0 && room <= idleSlots) open = idle;
+    }
+    const free = new Set(open.map((i) => i.id));
     if (free.size === 0) return IDLE;
     const inFlight = new Map<string, number>();
     for (const inst of instances) {
