@@ -115,8 +115,10 @@ export class GatewayHttp {
    * stops there, the caller's signal still aborts the body. Non-2xx answers are thrown.
    */
   async open(path: string, req: HttpRequest = {}, accept = '*/*'): Promise<Response> {
-    const { response, done } = await this.#send(path, req, accept);
-    done();
+    const { response, done, stopTimer } = await this.#send(path, req, accept);
+    // The caller's signal keeps aborting the body; only the timeout ends here.
+    stopTimer();
+    if (!response.ok) done();
     if (!response.ok) {
       const text = await this.#read(response, req.signal).catch(() => '');
       let body: unknown;
@@ -142,7 +144,7 @@ export class GatewayHttp {
     path: string,
     req: HttpRequest,
     accept: string,
-  ): Promise<{ response: Response; done: () => void }> {
+  ): Promise<{ response: Response; done: () => void; stopTimer: () => void }> {
     const headers: Record<string, string> = {
       accept,
       'user-agent': this.#o.userAgent,
@@ -169,8 +171,11 @@ export class GatewayHttp {
     const onAbort = () => controller.abort(req.signal?.reason);
     if (req.signal?.aborted) onAbort();
     else req.signal?.addEventListener('abort', onAbort, { once: true });
-    const done = () => {
+    const stopTimer = () => {
       if (timer) clearTimeout(timer);
+    };
+    const done = () => {
+      stopTimer();
       req.signal?.removeEventListener('abort', onAbort);
     };
     try {
@@ -180,8 +185,8 @@ export class GatewayHttp {
         ...(body === undefined ? {} : { body }),
         signal: controller.signal,
       });
-      // Reading the body may still time out (JSON); streams clear the timer via done().
-      return { response, done };
+      // Reading the body may still time out (JSON); streams stop the timer at the headers.
+      return { response, done, stopTimer };
     } catch (err) {
       done();
       throw this.#failure(err, req.signal, timeout);
