@@ -587,7 +587,10 @@ describe('drop-in: queue, interrupt and cancel are scoped to the client', () => 
       expect(types).not.toContain('execution_error');
       const rec = await history(running);
       expect(rec?.status.status_str).toBe('error');
-      expect(rec?.status.messages.at(-1)?.[0]).toBe('execution_interrupted');
+      const interrupted = rec?.status.messages.at(-1) as [string, Record<string, unknown>];
+      expect(interrupted[0]).toBe('execution_interrupted');
+      // The instance's own data: the node it stopped at and its class.
+      expect(typeof interrupted[1].node_type).toBe('string');
 
       const other = ids.find((id) => id !== running && id !== pendingId) as string;
       expect((await call(base, 'POST', `/api/jobs/${other}/cancel?clientId=nobody`)).json).toEqual({
@@ -718,7 +721,15 @@ describe('drop-in: queue, interrupt and cancel are scoped to the client', () => 
     expect(err?.data.executed).toEqual(['1']);
     expect(Object.keys(err?.data.current_inputs as object)).toContain('channel');
     expect(observer.forPrompt(id)).toEqual([]);
-    expect((await history(id))?.status).toMatchObject({ status_str: 'error', completed: false });
+    const rec = await history(id);
+    expect(rec?.status).toMatchObject({ status_str: 'error', completed: false });
+    // The record carries the instance's full error data too (as ComfyUI's history does).
+    const last = rec?.status.messages.at(-1) as [string, Record<string, unknown>] | undefined;
+    expect(last?.[0]).toBe('execution_error');
+    expect(last?.[1]).toMatchObject({ prompt_id: id, node_id: '2', executed: ['1'] });
+    expect(Object.keys(last?.[1].current_inputs as object)).toContain('channel');
+    const apiJob = (await call(base, 'GET', `/api/jobs/${id}`)).json as Record<string, unknown>;
+    expect(apiJob.execution_error).toEqual(last?.[1]);
   });
 
   it('forwards per-node messages of the instance: executing per node, progress_state, executed with gateway names', async () => {

@@ -113,22 +113,38 @@ describe('ComfyUI shapes of a job', () => {
       subfolder: '',
       stored_path: null,
     };
-    const rec = historyRecord(job(), [file], [temp]);
+    const rec = historyRecord(job(), [file], { temps: [temp] });
     expect(rec.outputs['2']).toEqual({
       images: [
         { filename: 'ComfyUI_temp_abcde_00001_.png', subfolder: `jobs/${JOB_ID}`, type: 'temp' },
       ],
     });
     expect(Object.keys(rec.meta)).toEqual(['1', '2']);
-    expect(apiJob(job(), [file], [temp])).toMatchObject({
+    expect(apiJob(job(), [file], { temps: [temp] })).toMatchObject({
       outputs_count: 2,
       previewable_outputs_count: 2,
       preview_output: { type: 'output', nodeId: '1' },
     });
-    expect(apiJob(job(), [], [temp])).toMatchObject({
+    expect(apiJob(job(), [], { temps: [temp] })).toMatchObject({
       outputs_count: 1,
       preview_output: { type: 'temp', nodeId: '2', mediaType: 'images' },
     });
+  });
+
+  it("history messages are the instance's when they end as the job ended, else the job's", () => {
+    const own: Array<[string, Record<string, unknown>]> = [
+      ['execution_start', { prompt_id: JOB_ID, timestamp: 5 }],
+      ['execution_cached', { nodes: ['1'], prompt_id: JOB_ID, timestamp: 6 }],
+      ['execution_success', { prompt_id: JOB_ID, timestamp: 7 }],
+    ];
+    expect(historyRecord(job(), [], { messages: own }).status.messages).toEqual(own);
+    // A failed job with an instance record that says success (an earlier attempt): the job's.
+    const failed = historyRecord(job({ status: 'failed' }), [], { messages: own });
+    expect(failed.status.messages.map((m) => (m as [string])[0])).toEqual([
+      'execution_start',
+      'execution_cached',
+      'execution_error',
+    ]);
   });
 
   it('executed outputs of an instance point at the gateway (output and temp files)', () => {

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Job, JobOutput } from '../../../jobs/index.js';
-import type { TempOutput } from './temp-outputs.js';
+import type { PromptExtrasRecord, StatusMessage, TempOutput } from './prompt-extras.js';
 
 /** What a drop-in submission records with its job (`job.metadata.comfy`). */
 export interface ComfyMeta {
@@ -168,11 +168,27 @@ export function interruptedData(job: Job): Record<string, unknown> {
   };
 }
 
-/** The status messages a finished job's history record carries. */
-export function statusMessages(job: Job): Array<[string, Record<string, unknown>]> {
+const FINAL_MESSAGE: Partial<Record<Job['status'], string>> = {
+  completed: 'execution_success',
+  failed: 'execution_error',
+  cancelled: 'execution_interrupted',
+};
+
+/**
+ * The status messages a finished job's history record carries: the instance's own (the cached
+ * node list, the full error data) when they end the way the job ended, else made from the job.
+ */
+export function statusMessages(
+  job: Job,
+  instance: readonly StatusMessage[] | null = null,
+): StatusMessage[] {
   const prompt_id = promptIdOf(job);
+  const final = FINAL_MESSAGE[job.status];
+  if (instance && instance.length > 0 && instance.at(-1)?.[0] === final) {
+    return instance.map(([type, data]) => [type, { ...data, prompt_id }]);
+  }
   const start = job.started_at ?? job.created_at;
-  const messages: Array<[string, Record<string, unknown>]> = [
+  const messages: StatusMessage[] = [
     ['execution_start', { prompt_id, timestamp: start }],
     ['execution_cached', { nodes: [], prompt_id, timestamp: start }],
   ];
@@ -194,14 +210,14 @@ export function statusMessages(job: Job): Array<[string, Record<string, unknown>
 export function historyRecord(
   job: Job,
   outputs: readonly JobOutput[],
-  temps: readonly TempOutput[] = [],
+  extras: Partial<PromptExtrasRecord> = {},
 ): {
   prompt: unknown[];
   outputs: Record<string, Record<string, unknown[]>>;
   status: { status_str: string; completed: boolean; messages: unknown[] };
   meta: Record<string, unknown>;
 } {
-  const dict = outputsDict(job, outputs, temps);
+  const dict = outputsDict(job, outputs, extras.temps ?? []);
   const meta: Record<string, unknown> = {};
   for (const node of Object.keys(dict)) {
     meta[node] = { node_id: node, display_node: node, parent_node: null, real_node_id: node };
@@ -210,7 +226,11 @@ export function historyRecord(
   return {
     prompt: queueItem(job),
     outputs: dict,
-    status: { status_str: ok ? 'success' : 'error', completed: ok, messages: statusMessages(job) },
+    status: {
+      status_str: ok ? 'success' : 'error',
+      completed: ok,
+      messages: statusMessages(job, extras.messages ?? null),
+    },
     meta,
   };
 }
@@ -232,8 +252,9 @@ const PREVIEWABLE_KEYS = new Set(['images', 'video', 'audio']);
 export function apiJob(
   job: Job,
   outputs: readonly JobOutput[] = [],
-  temps: readonly TempOutput[] = [],
+  extras: Partial<PromptExtrasRecord> = {},
 ): Record<string, unknown> {
+  const temps = extras.temps ?? [];
   const meta = comfyMetaOf(job);
   const out: Record<string, unknown> = {
     id: promptIdOf(job),
@@ -244,7 +265,10 @@ export function apiJob(
   if (job.started_at !== null) out.execution_start_time = job.started_at;
   if (job.completed_at !== null && job.started_at !== null)
     out.execution_end_time = job.completed_at;
-  if (job.status === 'failed') out.execution_error = executionErrorData(job);
+  if (job.status === 'failed') {
+    const own = statusMessages(job, extras.messages ?? null).at(-1);
+    out.execution_error = own?.[0] === 'execution_error' ? own[1] : executionErrorData(job);
+  }
   out.outputs_count = outputs.length + temps.length;
   if (outputs.length + temps.length > 0) {
     const previewable = outputs.filter((o) => o.kind === 'file' && PREVIEWABLE.test(o.mime ?? ''));

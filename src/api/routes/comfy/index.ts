@@ -36,8 +36,8 @@ import {
 import { ComfyFileFolders, folderType, splitAnnotation } from './file-folders.js';
 import { mergedModels, mergedObjectInfo, systemStats, usableInstanceIds } from './fleet-info.js';
 import { applyMask } from './mask.js';
+import { PromptExtras } from './prompt-extras.js';
 import { serveFile } from './serve-file.js';
-import { TempOutputs } from './temp-outputs.js';
 import { ComfyWsHub, SERVER_FEATURE_FLAGS } from './ws-hub.js';
 
 export { ComfyFileFolders } from './file-folders.js';
@@ -150,7 +150,7 @@ export async function comfyRoutes(
     const c = await services.jobs.countByStatus();
     return c.pending + c.processing;
   };
-  const temps = new TempOutputs({
+  const extras = new PromptExtras({
     store: services.outputStore,
     sourceFor: (id) => fleet.monitor.connectionFor(id)?.client,
   });
@@ -158,7 +158,7 @@ export async function comfyRoutes(
     bus,
     queueRemaining,
     instanceEvents: (id) => fleet.monitor.connectionFor(id)?.events,
-    temps,
+    extras,
   });
   app.addHook('onClose', async () => hub.close());
 
@@ -401,7 +401,7 @@ export async function comfyRoutes(
   // ---- history ----------------------------------------------------------------------------
 
   const record = async (job: Job) =>
-    historyRecord(job, await service.outputs(job.id), await temps.list(job.id));
+    historyRecord(job, await service.outputs(job.id), await extras.read(job.id));
 
   route('GET', '/history', async (request) => {
     const q = request.query as Record<string, unknown>;
@@ -549,7 +549,7 @@ export async function comfyRoutes(
     for (const j of page) {
       jobs.push(
         isFinished(j.status)
-          ? apiJob(j, await service.outputs(j.id), await temps.list(j.id))
+          ? apiJob(j, await service.outputs(j.id), await extras.read(j.id))
           : apiJob(j),
       );
     }
@@ -570,10 +570,10 @@ export async function comfyRoutes(
     if (!job || !visible(callerOf(request), job))
       return reply.code(404).send({ error: 'Job not found' });
     const outputs: JobOutput[] = isFinished(job.status) ? await service.outputs(job.id) : [];
-    const tempFiles = isFinished(job.status) ? await temps.list(job.id) : [];
-    const rec = historyRecord(job, outputs, tempFiles);
+    const more = isFinished(job.status) ? await extras.read(job.id) : {};
+    const rec = historyRecord(job, outputs, more);
     return {
-      ...apiJob(job, outputs, tempFiles),
+      ...apiJob(job, outputs, more),
       outputs: rec.outputs,
       ...(isFinished(job.status) ? { execution_status: rec.status } : {}),
       workflow: { prompt: job.workflow, extra_data: comfyMetaOf(job)?.extra_data ?? {} },
@@ -686,7 +686,7 @@ export async function comfyRoutes(
         subfolder: (m[2] ?? '').replace(/\/+$/, ''),
       };
       // The gateway's copy first (it outlives the instance's temp folder), else the instance.
-      const copy = await temps.file(job.id, ref.subfolder, ref.filename);
+      const copy = await extras.file(job.id, ref.subfolder, ref.filename);
       if (copy) return serveFile(request, reply, copy, ref.filename);
       if (job.instance_id === null) return bare(reply, 404);
       return proxyTempView(request, reply, job.instance_id, ref);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComfyClient } from '../../../comfy/index.js';
 import { type RunningEmulator, startEmulator } from '../../../emulator/index.js';
 import { OutputStore } from '../../../jobs/index.js';
-import { TempOutputs, tempEntriesOf } from './temp-outputs.js';
+import { PromptExtras, tempEntriesOf } from './prompt-extras.js';
 
 let emu: RunningEmulator;
 let client: ComfyClient;
@@ -32,7 +32,7 @@ async function preview(promptId: string, color: number): Promise<Record<string, 
 beforeAll(async () => {
   emu = await startEmulator({ port: 0, speed: Number.POSITIVE_INFINITY });
   client = new ComfyClient({ baseUrl: emu.url });
-  dir = await mkdtemp(path.join(tmpdir(), 'cc-temps-'));
+  dir = await mkdtemp(path.join(tmpdir(), 'cc-extras-'));
 });
 
 afterAll(async () => {
@@ -41,7 +41,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('TempOutputs', () => {
+describe('PromptExtras', () => {
   it('picks the temp entries of a UI output only', () => {
     expect(
       tempEntriesOf('5', {
@@ -56,41 +56,50 @@ describe('TempOutputs', () => {
 
   it('copies what was announced live, and what only the instance history names when live messages were missed', async () => {
     const store = new OutputStore(path.join(dir, 'outputs'));
-    const temps = new TempOutputs({ store, sourceFor: () => client });
+    const extras = new PromptExtras({ store, sourceFor: () => client });
 
     const live = randomUUID();
     const outputs = await preview(live, 1);
-    temps.capture(live, 'i1', '2', outputs['2']);
-    await temps.finish(live, 'i1', true);
-    const [entry] = await temps.list(live);
+    extras.capture(live, 'i1', '2', outputs['2']);
+    await extras.finish(live, 'i1', true, [['execution_start', { prompt_id: live, timestamp: 1 }]]);
+    const [entry] = (await extras.read(live)).temps;
     expect(entry).toMatchObject({ node_id: '2', output_key: 'images', subfolder: '' });
     const original = await readFile(path.join(emu.dirs.temp, entry?.filename ?? ''));
-    const copy = await temps.file(live, '', entry?.filename ?? '');
+    const copy = await extras.file(live, '', entry?.filename ?? '');
     expect(copy).toBeDefined();
     expect((await readFile(copy ?? '')).equals(original)).toBe(true);
 
     const missed = randomUUID();
     await preview(missed, 2);
-    await temps.finish(missed, 'i1', false);
-    const found = await temps.list(missed);
-    expect(found).toHaveLength(1);
-    expect(found[0]?.stored_path).not.toBeNull();
+    await extras.finish(missed, 'i1', false);
+    const found = await extras.read(missed);
+    expect(found.temps).toHaveLength(1);
+    expect(found.temps[0]?.stored_path).not.toBeNull();
+    // The instance's status messages come with them (its cached list, its timestamps).
+    expect(found.messages?.map((m) => m[0])).toEqual([
+      'execution_start',
+      'execution_cached',
+      'execution_success',
+    ]);
 
     // A fresh instance of the class (a restarted gateway) reads the manifest.
-    const again = new TempOutputs({ store, sourceFor: () => undefined });
-    expect(await again.list(live)).toEqual([entry]);
+    const again = new PromptExtras({ store, sourceFor: () => undefined });
+    expect(await again.read(live)).toEqual({
+      temps: [entry],
+      messages: [['execution_start', { prompt_id: live, timestamp: 1 }]],
+    });
     expect(await again.file(live, '', 'nope.png')).toBeUndefined();
-    expect(await again.list(randomUUID())).toEqual([]);
+    expect(await again.read(randomUUID())).toEqual({ temps: [], messages: null });
   });
 
   it('forgets an attempt that went back to the queue', async () => {
     const store = new OutputStore(path.join(dir, 'outputs2'));
-    const temps = new TempOutputs({ store, sourceFor: () => client });
+    const extras = new PromptExtras({ store, sourceFor: () => client });
     const id = randomUUID();
     const outputs = await preview(id, 3);
-    temps.capture(id, 'i1', '2', outputs['2']);
-    temps.forget(id);
-    await temps.finish(id, 'i1', true);
-    expect(await temps.list(id)).toEqual([]);
+    extras.capture(id, 'i1', '2', outputs['2']);
+    extras.forget(id);
+    await extras.finish(id, 'i1', true);
+    expect((await extras.read(id)).temps).toEqual([]);
   });
 });

@@ -1,10 +1,14 @@
 /**
- * Temp outputs of drop-in prompts (PreviewImage and other `type: "temp"` files): ComfyUI lists
- * them in the history record and serves them with /view?type=temp, but they live in the
- * instance's temp folder, which is wiped when the instance restarts. The jobs layer does not
- * count them as outputs, so the drop-in routes keep their own copy beside the job's outputs
- * (`<output store>/<job id>/temp/`, removed with the job by retention) and a manifest of where
- * each one appeared.
+ * What a drop-in prompt's ComfyUI history record holds beyond the job's outputs:
+ *
+ * - temp outputs (PreviewImage and other `type: "temp"` files): ComfyUI lists them and serves
+ *   them with /view?type=temp, but they live in the instance's temp folder, which is wiped when
+ *   the instance restarts, and the jobs layer does not count them as outputs;
+ * - the instance's status messages (`execution_start`, `execution_cached` with its node list, the
+ *   full `execution_error` / `execution_interrupted` data, `execution_success`).
+ *
+ * Kept beside the job's outputs (`<output store>/<job id>/comfy/`: the temp files and
+ * `record.json`), so retention removes them with the job.
  */
 import type { OutputStore } from '../../../jobs/index.js';
 import { safeFileName } from '../../../jobs/index.js';
@@ -20,13 +24,25 @@ export interface TempOutput {
   stored_path: string | null;
 }
 
+/** One status message of a history record: `[type, data]`. */
+export type StatusMessage = [string, Record<string, unknown>];
+
+/** The extras of one finished prompt. */
+export interface PromptExtrasRecord {
+  temps: TempOutput[];
+  /** The instance's status messages; null when not known (the job's own are used). */
+  messages: StatusMessage[] | null;
+}
+
 /** What the copies are fetched with: the instance's /view and /history/{id}. */
 export interface TempSource {
   view(
     ref: { filename: string; subfolder: string; type: string },
     options?: { signal?: AbortSignal },
   ): Promise<{ body: AsyncIterable<Uint8Array>; contentLength: number | undefined }>;
-  getHistoryItem(promptId: string): Promise<{ outputs: Record<string, unknown> } | undefined>;
+  getHistoryItem(
+    promptId: string,
+  ): Promise<{ outputs: Record<string, unknown>; status?: { messages?: unknown } } | undefined>;
 }
 
 interface Pending {
@@ -35,7 +51,7 @@ interface Pending {
   keys: Set<string>;
 }
 
-const MANIFEST = 'manifest.json';
+const RECORD = 'record.json';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -63,18 +79,27 @@ export function tempEntriesOf(
   return out;
 }
 
+function statusMessagesOf(v: unknown): StatusMessage[] | null {
+  if (!Array.isArray(v)) return null;
+  const out: StatusMessage[] = [];
+  for (const m of v) {
+    if (Array.isArray(m) && typeof m[0] === 'string' && isObject(m[1])) out.push([m[0], m[1]]);
+  }
+  return out.length > 0 ? out : null;
+}
+
 /**
  * Copies a job's temp files off its instance as they are announced (`executed`), completes the
- * list from the instance's history at the end when live messages were missed, and keeps the
- * result with the job's outputs.
+ * list (and the status messages) from the instance's history at the end when live messages
+ * were missed, and keeps the result with the job's outputs.
  *
  * @example
- * const temps = new TempOutputs({ store: outputStore, sourceFor: (id) => monitor.connectionFor(id)?.client });
- * temps.capture(job.id, instanceId, '2', executed.output);
- * await temps.finish(job.id, instanceId, true);
- * await temps.list(job.id); // [{ node_id: '2', output_key: 'images', filename: 'ComfyUI_temp_abcde_00001_.png', ... }]
+ * const extras = new PromptExtras({ store: outputStore, sourceFor: (id) => monitor.connectionFor(id)?.client });
+ * extras.capture(job.id, instanceId, '2', executed.output);
+ * await extras.finish(job.id, instanceId, true, messages);
+ * (await extras.read(job.id)).temps; // [{ node_id: '2', output_key: 'images', filename: 'ComfyUI_temp_abcde_00001_.png', ... }]
  */
-export class TempOutputs {
+export class PromptExtras {
   readonly #store: OutputStore;
   readonly #sourceFor: (instanceId: string) => TempSource | undefined;
   readonly #pending = new Map<string, Pending>();
@@ -99,18 +124,30 @@ export class TempOutputs {
   }
 
   /**
-   * The job ended: waits for the copies, adds the temp files only the instance's history names
-   * (when `complete` is false: live messages may have been missed), and writes the manifest.
+   * The job ended: waits for the copies; when `complete` is false (live messages may have been
+   * missed) adds the temp files and takes the status messages the instance's history has; then
+   * writes the record. `messages`: the instance's status messages seen live (null: unknown).
    */
-  finish(jobId: string, instanceId: string | null, complete: boolean): Promise<void> {
-    const p = this.#finish(jobId, instanceId, complete).finally(() => {
+  finish(
+    jobId: string,
+    instanceId: string | null,
+    complete: boolean,
+    messages: StatusMessage[] | null = null,
+  ): Promise<void> {
+    const p = this.#finish(jobId, instanceId, complete, messages).finally(() => {
       this.#finishing.delete(jobId);
     });
     this.#finishing.set(jobId, p);
     return p;
   }
 
-  async #finish(jobId: string, instanceId: string | null, complete: boolean): Promise<void> {
+  async #finish(
+    jobId: string,
+    instanceId: string | null,
+    complete: boolean,
+    live: StatusMessage[] | null,
+  ): Promise<void> {
+    let messages = complete ? live : null;
     if (!complete && instanceId !== null) {
       const record = await this.#sourceFor(instanceId)
         ?.getHistoryItem(jobId)
@@ -118,33 +155,40 @@ export class TempOutputs {
       for (const [node, output] of Object.entries(record?.outputs ?? {})) {
         for (const entry of tempEntriesOf(node, output)) this.#add(jobId, instanceId, entry);
       }
+      messages = statusMessagesOf(record?.status?.messages);
     }
     const pending = this.#pending.get(jobId);
     this.#pending.delete(jobId);
-    if (!pending) return;
-    await Promise.all(pending.copies);
-    const json = Buffer.from(JSON.stringify(pending.entries));
-    await this.#store.save(json, `${jobId}/temp/${MANIFEST}`).catch(() => undefined);
+    if (!pending && messages === null) return;
+    await Promise.all(pending?.copies ?? []);
+    const record: PromptExtrasRecord = { temps: pending?.entries ?? [], messages };
+    await this.#store
+      .save(Buffer.from(JSON.stringify(record)), `${jobId}/comfy/${RECORD}`)
+      .catch(() => undefined);
   }
 
-  /** A finished job's temp files (after a finish in progress); [] when it has none. */
-  async list(jobId: string): Promise<TempOutput[]> {
+  /** A finished job's extras (after a finish in progress); none known → no temps, null messages. */
+  async read(jobId: string): Promise<PromptExtrasRecord> {
     await this.#finishing.get(jobId);
     const live = this.#pending.get(jobId);
-    if (live) return [...live.entries];
+    if (live) return { temps: [...live.entries], messages: null };
     let text: string;
     try {
       const chunks: Buffer[] = [];
-      for await (const c of this.#store.open(`${jobId}/temp/${MANIFEST}`)) chunks.push(c as Buffer);
+      for await (const c of this.#store.open(`${jobId}/comfy/${RECORD}`)) chunks.push(c as Buffer);
       text = Buffer.concat(chunks).toString('utf8');
     } catch {
-      return [];
+      return { temps: [], messages: null };
     }
     try {
       const parsed: unknown = JSON.parse(text);
-      return Array.isArray(parsed) ? (parsed as TempOutput[]) : [];
+      if (!isObject(parsed)) return { temps: [], messages: null };
+      return {
+        temps: Array.isArray(parsed.temps) ? (parsed.temps as TempOutput[]) : [],
+        messages: statusMessagesOf(parsed.messages),
+      };
     } catch {
-      return [];
+      return { temps: [], messages: null };
     }
   }
 
@@ -152,7 +196,7 @@ export class TempOutputs {
   async file(jobId: string, subfolder: string, filename: string): Promise<string | undefined> {
     const live = this.#pending.get(jobId);
     if (live) await Promise.all(live.copies);
-    const entries = live ? live.entries : await this.list(jobId);
+    const entries = live ? live.entries : (await this.read(jobId)).temps;
     const hit = entries.find(
       (e) =>
         e.stored_path !== null &&
@@ -174,7 +218,7 @@ export class TempOutputs {
     const record: TempOutput = { ...entry, stored_path: null };
     const index = pending.entries.length;
     pending.entries.push(record);
-    const rel = `${jobId}/temp/${index}-${safeFileName(entry.filename, 'temp')}`;
+    const rel = `${jobId}/comfy/temp-${index}-${safeFileName(entry.filename, 'temp')}`;
     pending.copies.push(
       (async () => {
         const source = this.#sourceFor(instanceId);

@@ -16,7 +16,7 @@ import {
   outputsDict,
   promptIdOf,
 } from './comfy-shapes.js';
-import type { TempOutput, TempOutputs } from './temp-outputs.js';
+import type { PromptExtras, PromptExtrasRecord, StatusMessage } from './prompt-extras.js';
 
 /** Server feature flags (`/features` and the reply to a client's `feature_flags`). */
 export const SERVER_FEATURE_FLAGS = {
@@ -63,6 +63,8 @@ interface Tracked {
   dropIn: boolean;
   /** The instance's own execution_start was seen: every later `executed` came live. */
   instanceStarted: boolean;
+  /** The instance's status messages of this attempt (for the history record). */
+  messages: StatusMessage[];
   /** Per-node messages came from the instance (the job-event fallback stays quiet). */
   live: boolean;
   cachedSent: boolean;
@@ -98,7 +100,7 @@ export class ComfyWsHub {
   readonly #offs: Array<() => void> = [];
   readonly #instanceEvents: ((instanceId: string) => InstanceEventSource | undefined) | undefined;
   readonly #streams = new Map<string, { source: InstanceEventSource; off: () => void }>();
-  readonly #temps: TempOutputs | undefined;
+  readonly #extras: PromptExtras | undefined;
   /** Events are handled one after another so that messages keep their order. */
   #chain: Promise<void> = Promise.resolve();
 
@@ -107,12 +109,12 @@ export class ComfyWsHub {
     queueRemaining: () => Promise<number>;
     /** The instance's event stream (per-node messages and previews of our prompts there). */
     instanceEvents?: (instanceId: string) => InstanceEventSource | undefined;
-    /** Keeps the temp files of drop-in prompts (stored before the end messages go out). */
-    temps?: TempOutputs;
+    /** Keeps the temp files and status messages of drop-in prompts (stored before the end messages go out). */
+    extras?: PromptExtras;
   }) {
     this.#queueRemaining = options.queueRemaining;
     this.#instanceEvents = options.instanceEvents;
-    this.#temps = options.temps;
+    this.#extras = options.extras;
     const bus = options.bus;
     const serial = <T>(fn: (e: T) => Promise<void> | void) => {
       return (e: T) => {
@@ -260,6 +262,7 @@ export class ComfyWsHub {
       jobId: job.id,
       dropIn: meta !== undefined,
       instanceStarted: false,
+      messages: [],
       live: false,
       cachedSent: false,
       executedNodes: new Set(),
@@ -360,10 +363,15 @@ export class ComfyWsHub {
     switch (e.type) {
       case 'execution_start':
         t.instanceStarted = true;
+        t.messages = [['execution_start', { ...e.data }]];
         this.#start(t, now);
         return;
       case 'execution_cached':
+        t.messages.push(['execution_cached', { ...e.data }]);
         this.#cached(t, now, e.data.nodes);
+        return;
+      case 'execution_success':
+        t.messages.push(['execution_success', { ...e.data }]);
         return;
       case 'executing': {
         const node = e.data.node;
@@ -397,7 +405,7 @@ export class ComfyWsHub {
         this.#cached(t, now);
         const node = e.data.node;
         t.executedNodes.add(node);
-        if (t.dropIn) this.#temps?.capture(t.jobId, instanceId, node, e.data.output);
+        if (t.dropIn) this.#extras?.capture(t.jobId, instanceId, node, e.data.output);
         this.#toClient(t, {
           type: 'executed',
           data: {
@@ -411,11 +419,13 @@ export class ComfyWsHub {
       }
       case 'execution_interrupted':
         t.lastInterrupted = { ...e.data, prompt_id: t.promptId };
+        t.messages.push(['execution_interrupted', t.lastInterrupted]);
         return;
       case 'execution_error':
         // Sent at the end (after the store has the failure); ExecutionBlocked does not end it.
         if (e.data.exception_type !== 'ExecutionBlocked') {
           t.lastError = { ...e.data, prompt_id: t.promptId };
+          t.messages.push(['execution_error', t.lastError]);
         }
         return;
       default:
@@ -480,9 +490,10 @@ export class ComfyWsHub {
       if (t) {
         t.counted = false;
         t.instanceStarted = false;
+        t.messages = [];
       }
       // Back in the queue: what an earlier attempt previewed is not this prompt's result.
-      this.#temps?.forget(job.id);
+      this.#extras?.forget(job.id);
       await this.#broadcastStatus();
       return;
     }
@@ -516,19 +527,21 @@ export class ComfyWsHub {
     this.#toClient(t, { type: 'executing', data: { node: null, prompt_id: t.promptId } });
   }
 
-  /** The job's temp files, copied and listed before its end is announced. */
-  async #settleTemps(job: Job, t: Tracked): Promise<TempOutput[]> {
-    if (!t.dropIn || !this.#temps) return [];
-    await this.#temps.finish(job.id, job.instance_id, t.instanceStarted).catch(() => undefined);
-    return this.#temps.list(job.id);
+  /** The job's temp files and status messages, stored before its end is announced. */
+  async #settleExtras(job: Job, t: Tracked): Promise<Partial<PromptExtrasRecord>> {
+    if (!t.dropIn || !this.#extras) return {};
+    await this.#extras
+      .finish(job.id, job.instance_id, t.instanceStarted, t.instanceStarted ? t.messages : null)
+      .catch(() => undefined);
+    return this.#extras.read(job.id);
   }
 
   async #onCompleted(job: Job, outputs: JobOutput[]): Promise<void> {
     const t = this.#trackedFor(job);
     if (!t) return void (await this.#broadcastStatus());
-    const temps = await this.#settleTemps(job, t);
+    const extras = await this.#settleExtras(job, t);
     this.#cached(t, job.started_at ?? Date.now());
-    for (const [node, output] of Object.entries(outputsDict(job, outputs, temps))) {
+    for (const [node, output] of Object.entries(outputsDict(job, outputs, extras.temps))) {
       if (t.executedNodes.has(node)) continue;
       this.#executing(t, node);
       this.#toClient(t, {
@@ -546,7 +559,7 @@ export class ComfyWsHub {
   async #onFailed(job: Job): Promise<void> {
     const t = this.#trackedFor(job);
     if (!t) return void (await this.#broadcastStatus());
-    await this.#settleTemps(job, t);
+    await this.#settleExtras(job, t);
     this.#cached(t, job.started_at ?? Date.now());
     const data = t.lastError ?? executionErrorData(job);
     this.#toClient(t, { type: 'execution_error', data });
@@ -559,11 +572,11 @@ export class ComfyWsHub {
     if (!t.started) {
       // Removed while waiting in the gateway: ComfyUI only updates the queue count.
       this.#tracked.delete(job.id);
-      this.#temps?.forget(job.id);
+      this.#extras?.forget(job.id);
       await this.#broadcastStatus();
       return;
     }
-    await this.#settleTemps(job, t);
+    await this.#settleExtras(job, t);
     this.#toClient(t, {
       type: 'execution_interrupted',
       data: t.lastInterrupted ?? interruptedData(job),
