@@ -3,7 +3,8 @@
  * instance) on a {@link ProgressDisplay}. Used by `submit --wait`, `templates run --wait` and
  * `jobs watch`.
  */
-import type { ClusterClient, JobEvent, JobView } from '../client/index.js';
+import type { ClusterClient, JobView } from '../client/index.js';
+import { JobProgressTracker } from './job-progress-tracker.js';
 import type { JobProgressState, ProgressDisplay } from './progress.js';
 
 /** A job to follow, and the label its bar or lines carry. */
@@ -58,13 +59,6 @@ export class InstanceNames {
   }
 }
 
-function classOf(workflow: Record<string, unknown> | undefined, node: string): string | null {
-  const entry = workflow?.[node];
-  if (typeof entry !== 'object' || entry === null) return null;
-  const cls = (entry as { class_type?: unknown }).class_type;
-  return typeof cls === 'string' ? cls : null;
-}
-
 /**
  * Why a finished job did not complete, in one line (null when the job says nothing).
  *
@@ -97,40 +91,12 @@ export function stateOf(job: JobView, names: InstanceNames): JobProgressState {
     phase: job.phase,
     percent: job.progress?.percent ?? null,
     node,
-    nodeClass: node ? classOf(job.workflow, node) : null,
+    nodeClass: node ? new JobProgressTracker(job.workflow, () => null).classOf(node) : null,
     step: job.progress?.step ?? null,
     steps: job.progress?.steps ?? null,
     instance: names.name(job.instance_id),
     error: job.status === 'failed' || job.status === 'cancelled' ? failureReason(job) : null,
   };
-}
-
-/** What an event changes in the display state. */
-function changeOf(
-  e: JobEvent,
-  workflow: Record<string, unknown> | undefined,
-  names: InstanceNames,
-): Partial<JobProgressState> | undefined {
-  const d = e.data;
-  const change: Partial<JobProgressState> = {};
-  if (d.status !== undefined) change.status = d.status;
-  if (d.phase !== undefined) change.phase = d.phase;
-  if (d.instance_id !== undefined) change.instance = names.name(d.instance_id);
-  if (e.type === 'job.progress') {
-    if (d.percent !== undefined) change.percent = d.percent;
-    if (d.node !== undefined) {
-      change.node = d.node;
-      change.nodeClass = d.node ? classOf(workflow, d.node) : null;
-    }
-    if (d.step !== undefined) change.step = d.step;
-    if (d.steps !== undefined) change.steps = d.steps;
-  }
-  if (e.type === 'job.status' && d.status === 'pending') {
-    // Back in the gateway's queue (an instance was lost): the old progress no longer applies.
-    Object.assign(change, { percent: null, node: null, step: null, steps: null, instance: null });
-  }
-  if (e.type === 'job.cancel_requested') change.phase = 'cancelling';
-  return Object.keys(change).length === 0 ? undefined : change;
 }
 
 /**
@@ -156,10 +122,11 @@ export async function followJobs(
           const job = await client.getJob(t.id, options.signal ? { signal: options.signal } : {});
           workflow = job.workflow;
         }
+        const tracker = new JobProgressTracker(workflow, (id) => names.name(id));
         const job = await client.wait(t.id, {
           ...(options.signal ? { signal: options.signal } : {}),
           onEvent: (e) => {
-            const change = changeOf(e, workflow, names);
+            const change = tracker.change(e);
             if (change && options.display) {
               // A finished status comes with the final record below (its error, its instance).
               if (change.status && ['completed', 'failed', 'cancelled'].includes(change.status)) {

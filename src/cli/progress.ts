@@ -51,10 +51,10 @@ const FINISHED = new Set(['completed', 'failed', 'cancelled']);
  *   nodeClass: 'KSampler', step: 8, steps: 20, instance: 'gpu-1' });
  * // 'running 40% · node 12 KSampler · step 8/20 · on gpu-1'
  */
-export function describeProgress(s: JobProgressState): string {
+export function describeProgress(s: JobProgressState, withPercent = true): string {
   const word = s.status === 'processing' ? (s.phase ?? 'processing') : s.status;
   const parts = [
-    s.percent === null || s.percent === undefined || FINISHED.has(s.status)
+    !withPercent || s.percent === null || s.percent === undefined || FINISHED.has(s.status)
       ? word
       : `${word} ${Math.round(s.percent)}%`,
   ];
@@ -157,7 +157,10 @@ export class ProgressDisplay {
   }
 
   #payload(entry: Entry): { label: string; detail: string } {
-    return { label: entry.label.padEnd(this.#labelWidth), detail: describeProgress(entry.state) };
+    return {
+      label: entry.label.padEnd(this.#labelWidth),
+      detail: describeProgress(entry.state, false),
+    };
   }
 
   #printPlain(entry: Entry, force: boolean): void {

@@ -1,4 +1,4 @@
-/** `comfy-cluster keys` as child processes on a temp data dir. */
+/** `comfy-cluster keys --data-dir` as child processes on a temp data dir (over HTTP: remote.test.ts). */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -68,7 +68,10 @@ describe('comfy-cluster keys', () => {
     expect((await apiKeyRepository(store).authenticate(key.key))?.id).toBe(key.id);
     await store.close();
 
-    const human = await keys(['create', '--role', 'user'], { COMFY_CLUSTER_DATA_DIR: dir });
+    // --data-dir without a value: the default data dir (here from COMFY_CLUSTER_DATA_DIR).
+    const human = await keys(['create', '--role', 'user', '--data-dir'], {
+      COMFY_CLUSTER_DATA_DIR: dir,
+    });
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/Created user key key_[0-9a-f]+:\n\n {2}cck_\S+\n\nStore it now/);
 

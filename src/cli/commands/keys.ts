@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { type Command, Option } from 'commander';
+import type { ApiKeyView, ClusterClient } from '../../client/index.js';
 import {
   API_KEY_ROLES,
   type ApiKeyRecord,
@@ -11,22 +12,24 @@ import {
   STORE_FILE_NAME,
 } from '../../store/index.js';
 import { CliError, ExitCode, fail } from '../cli-error.js';
+import { printJson } from '../output.js';
+import { example, type RemoteOptions, runRemote, withRemoteOptions } from '../remote-options.js';
 
-interface CommonOptions {
-  dataDir?: string;
-  json?: boolean;
+interface CommonOptions extends RemoteOptions {
+  /** A folder, or true for the default data dir (`--data-dir` without a value). */
+  dataDir?: string | true;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** A key as `--json` prints it (times ISO-8601, no secret). */
-function shown(record: ApiKeyRecord) {
+/** A key as `--json` prints it (times ISO-8601, no secret): the gateway's own shape. */
+function shown(record: ApiKeyRecord): ApiKeyView {
   return {
     id: record.id,
     name: record.name,
     role: record.role,
     prefix: record.prefix,
-    created_at: iso(record.created_at),
+    created_at: new Date(record.created_at).toISOString(),
     last_used_at: iso(record.last_used_at),
     revoked_at: iso(record.revoked_at),
   };
@@ -40,7 +43,7 @@ async function withKeys<T>(
 ): Promise<T> {
   let store: Awaited<ReturnType<typeof openStore>> | undefined;
   try {
-    const dataDir = opts.dataDir ?? defaultDataDir();
+    const dataDir = typeof opts.dataDir === 'string' ? opts.dataDir : defaultDataDir();
     store = await openStore({
       kind: 'sqlite',
       file: path.join(dataDir, STORE_FILE_NAME),
@@ -68,9 +71,63 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
+function printCreated(created: ApiKeyView & { key: string }, json: boolean): void {
+  if (json) {
+    printJson(created);
+    return;
+  }
+  const label = created.name ? ` "${created.name}"` : '';
+  process.stdout.write(
+    `Created ${created.role} key ${created.id}${label}:\n\n  ${created.key}\n\nStore it now: it is not shown again. Send it as: Authorization: Bearer <key> (CLI: --api-key or COMFY_CLUSTER_API_KEY)\n`,
+  );
+}
+
+function printList(list: ApiKeyView[], json: boolean): void {
+  if (json) {
+    printJson(list);
+    return;
+  }
+  if (list.length === 0) {
+    process.stdout.write('no API keys yet: comfy-cluster keys create --role admin\n');
+    return;
+  }
+  const rows = [['ID', 'NAME', 'ROLE', 'PREFIX', 'CREATED', 'LAST USED', 'REVOKED']];
+  for (const r of list) {
+    rows.push([
+      r.id,
+      r.name ?? '-',
+      r.role,
+      `${r.prefix}…`,
+      r.created_at,
+      r.last_used_at ?? 'never',
+      r.revoked_at ?? '-',
+    ]);
+  }
+  process.stdout.write(`${table(rows)}\n`);
+}
+
+function printRevoked(revoked: ApiKeyView, json: boolean): void {
+  if (json) printJson(revoked);
+  else process.stdout.write(`Revoked ${revoked.id}${revoked.name ? ` "${revoked.name}"` : ''}\n`);
+}
+
+/** A key id from an id, a prefix (`cck_1234abcd`) or the whole key, on a remote gateway. */
+async function remoteKeyId(client: ClusterClient, ref: string): Promise<string> {
+  if (ref.startsWith('key_')) return ref;
+  const match = (await client.listKeys()).find(
+    (k) => ref === k.prefix || (ref.startsWith(k.prefix) && ref.length > k.prefix.length),
+  );
+  if (!match) throw new CliError(`no API key '${ref}' (see comfy-cluster keys list)`);
+  return match.id;
+}
+
+const DATA_DIR_HELP =
+  'work on the keys in this data dir directly, not through the gateway (no value: the default, env COMFY_CLUSTER_DATA_DIR); needed for the first key of a gateway that requires one';
+
 /**
- * `comfy-cluster keys create|list|revoke`: the gateway's API keys, worked on directly in the
- * store of the data dir (the gateway may be running). A new key is printed once.
+ * `comfy-cluster keys create|list|revoke`: the gateway's API keys, through the gateway (admin
+ * key), or with `--data-dir` directly in the store of a data dir (the gateway may be running or
+ * not: that is how the first admin key is made). A new key is printed once.
  *
  * @example
  * // comfy-cluster keys create --role admin --name ci --json
@@ -79,81 +136,88 @@ function table(rows: string[][]): string {
 export function registerKeysCommand(program: Command): void {
   const keys = program
     .command('keys')
-    .description('Create, list and revoke API keys (Authorization: Bearer <key>)');
+    .description('Create, list and revoke API keys (Authorization: Bearer <key>)')
+    .addHelpText(
+      'after',
+      example(
+        'comfy-cluster keys create --role admin --name ops --data-dir   # first key, before serve',
+        'comfy-cluster keys list --url http://gpu-gateway:8190 --api-key cck_...',
+      ),
+    );
 
-  keys
-    .command('create')
-    .description('Create an API key and print it (it is shown only this once)')
-    .addOption(
-      new Option('--role <role>', 'user: submit and read own jobs; admin: everything')
-        .choices([...API_KEY_ROLES])
-        .makeOptionMandatory(),
+  withRemoteOptions(
+    keys
+      .command('create')
+      .description('Create an API key and print it (it is shown only this once)')
+      .addOption(
+        new Option('--role <role>', 'user: submit and read own jobs; admin: everything')
+          .choices([...API_KEY_ROLES])
+          .makeOptionMandatory(),
+      )
+      .option('--name <name>', 'a label to recognise the key by')
+      .option('--data-dir [dir]', DATA_DIR_HELP),
+  )
+    .addHelpText(
+      'after',
+      example(
+        'comfy-cluster keys create --role user --name nuke-artists',
+        'comfy-cluster keys create --role admin --data-dir /var/lib/comfy-cluster',
+      ),
     )
-    .option('--name <name>', 'a label to recognise the key by')
-    .option('--data-dir <dir>', 'where the database lives (env COMFY_CLUSTER_DATA_DIR)')
-    .option('--json', 'print JSON')
     .action(async (opts: CommonOptions & { role: ApiKeyRole; name?: string }) => {
       if (opts.name !== undefined && (opts.name.trim() === '' || opts.name.length > 100)) {
         fail('keys create', new CliError('--name must be 1 to 100 characters', ExitCode.usage));
       }
+      if (opts.dataDir === undefined) {
+        return runRemote('keys create', opts, async ({ client, json }) => {
+          const name = opts.name?.trim() ?? `cli ${new Date().toISOString().slice(0, 19)}`;
+          printCreated(await client.createKey({ name, role: opts.role }), json);
+          return undefined;
+        });
+      }
       const created = await withKeys('create', opts, (k) =>
         k.create({ role: opts.role, name: opts.name?.trim() ?? null }),
       );
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ ...shown(created.record), key: created.key })}\n`);
-        return;
-      }
-      const label = created.record.name ? ` "${created.record.name}"` : '';
-      process.stdout.write(
-        `Created ${created.record.role} key ${created.record.id}${label}:\n\n  ${created.key}\n\nStore it now: it is not shown again. Send it as: Authorization: Bearer <key>\n`,
-      );
+      printCreated({ ...shown(created.record), key: created.key }, opts.json === true);
     });
 
-  keys
-    .command('list')
-    .description('List API keys (never the keys themselves)')
-    .option('--data-dir <dir>', 'where the database lives (env COMFY_CLUSTER_DATA_DIR)')
-    .option('--json', 'print JSON')
+  withRemoteOptions(
+    keys
+      .command('list')
+      .description('List API keys (never the keys themselves)')
+      .option('--data-dir [dir]', DATA_DIR_HELP),
+  )
+    .addHelpText('after', example('comfy-cluster keys list', 'comfy-cluster keys list --json'))
     .action(async (opts: CommonOptions) => {
+      if (opts.dataDir === undefined) {
+        return runRemote('keys list', opts, async ({ client, json }) => {
+          printList(await client.listKeys(), json);
+          return undefined;
+        });
+      }
       const list = await withKeys('list', opts, (k) => k.list());
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(list.map(shown))}\n`);
-        return;
-      }
-      if (list.length === 0) {
-        process.stdout.write('no API keys yet: comfy-cluster keys create --role admin\n');
-        return;
-      }
-      const rows = [['ID', 'NAME', 'ROLE', 'PREFIX', 'CREATED', 'LAST USED', 'REVOKED']];
-      for (const r of list) {
-        rows.push([
-          r.id,
-          r.name ?? '-',
-          r.role,
-          `${r.prefix}…`,
-          iso(r.created_at) ?? '-',
-          iso(r.last_used_at) ?? 'never',
-          iso(r.revoked_at) ?? '-',
-        ]);
-      }
-      process.stdout.write(`${table(rows)}\n`);
+      printList(list.map(shown), opts.json === true);
     });
 
-  keys
-    .command('revoke')
-    .description('Revoke an API key by id (or its prefix); it stops working at once')
-    .argument('<id>', 'key id (key_…) or prefix (cck_…)')
-    .option('--data-dir <dir>', 'where the database lives (env COMFY_CLUSTER_DATA_DIR)')
-    .option('--json', 'print JSON')
+  withRemoteOptions(
+    keys
+      .command('revoke')
+      .description('Revoke an API key by id (or its prefix); it stops working at once')
+      .argument('<id>', 'key id (key_…) or prefix (cck_…)')
+      .option('--data-dir [dir]', DATA_DIR_HELP),
+  )
+    .addHelpText('after', example('comfy-cluster keys revoke key_0123456789ab'))
     .action(async (id: string, opts: CommonOptions) => {
+      if (opts.dataDir === undefined) {
+        return runRemote('keys revoke', opts, async ({ client, json }) => {
+          printRevoked(await client.revokeKey(await remoteKeyId(client, id)), json);
+          return undefined;
+        });
+      }
       const revoked = await withKeys('revoke', opts, (k) => k.revoke(id));
       if (!revoked) {
         fail('keys revoke', new CliError(`no API key '${id}' (see comfy-cluster keys list)`));
       }
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(shown(revoked))}\n`);
-        return;
-      }
-      process.stdout.write(`Revoked ${revoked.id}${revoked.name ? ` "${revoked.name}"` : ''}\n`);
+      printRevoked(shown(revoked), opts.json === true);
     });
 }
