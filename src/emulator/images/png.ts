@@ -6,9 +6,10 @@
  * level and memLevel 9, IDAT split at 64 KiB, and `tEXt` chunks before the image data. With that, a
  * SaveImage output is byte-identical to a real server's. Decoding uses pngjs.
  */
-import { deflateSync, inflateSync } from 'node:zlib';
+import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { crc32 } from './crc32.js';
+import { deflate } from './deflate.js';
 
 const SIGNATURE = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]);
 
@@ -29,36 +30,52 @@ export interface Pixels {
 
 const COLOR_TYPE: Record<Pixels['channels'], number> = { 1: 0, 2: 4, 3: 2, 4: 6 };
 
-function chunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-
 function isLatin1(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
   return true;
 }
 
-function textChunk(key: string, value: string): Buffer {
+/** A text chunk: tEXt when key and value are Latin-1, else Pillow's uncompressed iTXt. */
+interface TextChunk {
+  type: 'tEXt' | 'iTXt';
+  key: string;
+  value: string;
+  /** Data bytes (key, separator, value). */
+  length: number;
+}
+
+function textChunk(key: string, value: string): TextChunk {
   if (isLatin1(key) && isLatin1(value)) {
-    return chunk(
-      'tEXt',
-      Buffer.concat([Buffer.from(key, 'latin1'), Buffer.from([0]), Buffer.from(value, 'latin1')]),
-    );
+    return { type: 'tEXt', key, value, length: key.length + 1 + value.length };
   }
-  // Pillow falls back to an uncompressed iTXt chunk when the text is not Latin-1.
-  return chunk(
-    'iTXt',
-    Buffer.concat([
-      Buffer.from(key, 'latin1'),
-      Buffer.from([0, 0, 0, 0, 0]),
-      Buffer.from(value, 'utf8'),
-    ]),
-  );
+  return {
+    type: 'iTXt',
+    key,
+    value,
+    length: key.length + 5 + Buffer.byteLength(value, 'utf8'),
+  };
+}
+
+/** Writes a chunk around `length` data bytes already at `offset + 8`; returns the next offset. */
+function sealChunk(out: Buffer, offset: number, type: string, length: number): number {
+  out.writeUInt32BE(length, offset);
+  out.write(type, offset + 4, 'latin1');
+  const end = offset + 8 + length;
+  out.writeUInt32BE(crc32(out.subarray(offset + 4, end)), end);
+  return end + 4;
+}
+
+function writeTextChunk(out: Buffer, offset: number, text: TextChunk): number {
+  let o = offset + 8;
+  o += out.write(text.key, o, 'latin1');
+  if (text.type === 'tEXt') {
+    out[o++] = 0;
+    out.write(text.value, o, 'latin1');
+  } else {
+    out.fill(0, o, o + 5);
+    out.write(text.value, o + 5, 'utf8');
+  }
+  return sealChunk(out, offset, text.type, text.length);
 }
 
 function distance(v: number): number {
@@ -148,21 +165,31 @@ export function encodePng(p: Pixels, options: PngEncodeOptions = {}): Buffer {
       `pixel buffer has ${p.data.length} bytes, expected ${p.width}x${p.height}x${p.channels}`,
     );
   }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(p.width, 0);
-  ihdr.writeUInt32BE(p.height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = COLOR_TYPE[p.channels];
-  const parts: Buffer[] = [Buffer.from(SIGNATURE), chunk('IHDR', ihdr)];
-  for (const [key, value] of options.text ?? []) parts.push(textChunk(key, value));
+  const texts = (options.text ?? []).map(([key, value]) => textChunk(key, value));
   const level = options.compressLevel ?? 6;
-  const compressed = deflateSync(filterRows(p), { level, memLevel: 9 });
+  const compressed = deflate(filterRows(p), level, 9);
   const blockSize = Math.max(65536, p.width * 4);
+  const idatCount = Math.max(1, Math.ceil(compressed.length / blockSize));
+  // One buffer for the whole file: signature, IHDR, text chunks, IDAT chunks, IEND.
+  let size = SIGNATURE.length + 12 + 13 + idatCount * 12 + compressed.length + 12;
+  for (const text of texts) size += 12 + text.length;
+  const out = Buffer.allocUnsafe(size);
+  out.set(SIGNATURE, 0);
+  let o = SIGNATURE.length;
+  out.writeUInt32BE(p.width, o + 8);
+  out.writeUInt32BE(p.height, o + 12);
+  out[o + 16] = 8;
+  out[o + 17] = COLOR_TYPE[p.channels];
+  out.fill(0, o + 18, o + 21);
+  o = sealChunk(out, o, 'IHDR', 13);
+  for (const text of texts) o = writeTextChunk(out, o, text);
   for (let i = 0; i < compressed.length || i === 0; i += blockSize) {
-    parts.push(chunk('IDAT', compressed.subarray(i, i + blockSize)));
+    const part = compressed.subarray(i, i + blockSize);
+    out.set(part, o + 8);
+    o = sealChunk(out, o, 'IDAT', part.length);
   }
-  parts.push(chunk('IEND', new Uint8Array(0)));
-  return Buffer.concat(parts);
+  sealChunk(out, o, 'IEND', 0);
+  return out;
 }
 
 /** A decoded PNG as ComfyUI's LoadImage sees it. */
