@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openGateway } from '../scheduler/dispatch/testing/gateway.js';
+import { planLocalFleet, startManagedFleet } from '../supervisor/index.js';
 import { type RunningGateway, startGateway } from './server.js';
 import { FAST_MONITOR, until } from './testing/harness.js';
 
@@ -227,4 +229,79 @@ describe('startGateway with local (managed) instances', () => {
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/comfy-cluster install/);
   });
+
+  it('a job that stalls on a managed instance is requeued, completes elsewhere, and the instance is restarted', async () => {
+    const dir = await tempDir();
+    const portStart = await portPair();
+    // The dispatch path with a short stall timeout (the gateway's is 120 s).
+    const gw = await openGateway({ dir, runner: { stallTimeoutMs: 500 } });
+    cleanups.push(() => gw.close());
+    const local = await planLocalFleet({
+      env: {},
+      dataDir: path.join(dir, 'local'),
+      emulate: true,
+      gpus: 2,
+      portStart,
+    });
+    const fleet = await startManagedFleet({
+      local,
+      registry: gw.registry,
+      supervisor: { readiness: { intervalMs: 50, timeoutMs: 20_000 }, stopGraceMs: 3000 },
+    });
+    cleanups.push(() => fleet.close());
+    const stop = fleet.escalateStalls(gw.dispatcher);
+    cleanups.push(stop);
+    await until(
+      () =>
+        ['comfyui-gpu0', 'comfyui-gpu1'].every(
+          (id) =>
+            gw.monitor.health(id).health === 'healthy' && gw.monitor.capabilities(id) !== undefined,
+        ),
+      10_000,
+      'both healthy',
+    );
+    const hung = fleet.supervisor.state('comfyui-gpu0');
+    if (!hung?.pid) throw new Error('no pid');
+    // gpu0 hangs inside a node (no events) and is the only one taking work when the job comes.
+    await fetch(`${hung.url}/__emulator/speed`, {
+      method: 'POST',
+      body: JSON.stringify({ speed: 1e-6 }),
+    });
+    await gw.registry.pause('comfyui-gpu1');
+    const { job } = await gw.service.submit({ workflow });
+    await until(
+      async () => (await gw.services.jobs.get(job.id))?.phase === 'running',
+      10_000,
+      'running on gpu0',
+    );
+    await gw.registry.resume('comfyui-gpu1');
+
+    const done = await gw.service.wait(job.id, { timeoutMs: 20_000 });
+    expect(done).toMatchObject({ status: 'completed', instance_id: 'comfyui-gpu1', attempts: 2 });
+    expect(done?.excluded_instances).toEqual(['comfyui-gpu0']);
+    await until(
+      () => {
+        const s = fleet.supervisor.state('comfyui-gpu0');
+        return s?.status === 'running' && s.pid !== hung.pid;
+      },
+      20_000,
+      'gpu0 restarted',
+    );
+    await until(() => gw.registry.get('comfyui-gpu0')?.status === 'running', 5_000, 'fleet');
+    expect(gw.registry.get('comfyui-gpu0')?.status_reason).toBe(
+      `restarted: job ${job.id} stalled (no events from the instance)`,
+    );
+    const log =
+      fleet.supervisor
+        .get('comfyui-gpu0')
+        ?.logTail(500)
+        .map((l) => l.text) ?? [];
+    expect(log).toContain(`restart: job ${job.id} stalled (no events from the instance)`);
+    // The restarted instance works again (a fresh process: normal speed).
+    await until(() => gw.monitor.health('comfyui-gpu0').health === 'healthy', 10_000, 'healthy');
+    await gw.registry.pause('comfyui-gpu1');
+    const again = await gw.service.submit({ workflow });
+    const second = await gw.service.wait(again.job.id, { timeoutMs: 20_000 });
+    expect(second).toMatchObject({ status: 'completed', instance_id: 'comfyui-gpu0' });
+  }, 60_000);
 });

@@ -34,7 +34,6 @@ import {
   PlanError,
   planLocalFleet,
   readSupervisorEnv,
-  StallEscalation,
   startManagedFleet,
 } from '../supervisor/index.js';
 import { buildApp, registerJobApi } from './app.js';
@@ -335,25 +334,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
     });
     cleanups.push(() => jobs.close());
     if (managed) {
-      const { bridge, supervisor } = managed;
-      const escalation = new StallEscalation({
-        isRestartable: (id) =>
-          registry.get(id)?.kind === 'managed' &&
-          registry.get(id)?.status === 'running' &&
-          supervisor.get(id) !== undefined,
-        restart: (id, reason) => bridge.restart(id, reason),
+      const stop = managed.escalateStalls(jobs.dispatcher, {
         ...(options.local?.stallRestartIntervalMs === undefined
           ? {}
           : { minIntervalMs: options.local.stallRestartIntervalMs }),
         log: log.logger,
       });
-      const off = jobs.dispatcher.onInstanceStalled((id, jobId) => {
-        escalation.instanceStalled(id, jobId);
-      });
-      cleanups.push(async () => {
-        off();
-        await escalation.settled();
-      });
+      cleanups.push(stop);
     }
     for (const p of jobs.templates.problems) {
       log.logger.warn({ template_problem: p }, 'template file skipped');

@@ -87,6 +87,7 @@ export {
   type ManagedFleet,
   ManagedFleetError,
   type ManagedFleetOptions,
+  type StallSource,
   startManagedFleet,
 } from './managed-fleet.js';
 export {

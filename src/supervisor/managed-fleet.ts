@@ -5,6 +5,7 @@ import { fleetEntry } from './fleet-entry.js';
 import { assertInstalled, NotInstalledError } from './installation-status.js';
 import { createLocalSupervisor, type LocalFleetPlan } from './local-fleet.js';
 import type { StatusChange } from './managed-process.js';
+import { StallEscalation, type StallEscalationOptions } from './stall-escalation.js';
 import type {
   ManagedInstanceState,
   StartAllResult,
@@ -35,12 +36,26 @@ export interface ManagedFleetOptions {
   exitCleanup?: boolean;
 }
 
+/** Where "a job stalled on instance X" comes from: the dispatcher's `onInstanceStalled` fits. */
+export interface StallSource {
+  onInstanceStalled(listener: (instanceId: string, jobId: string) => void): () => void;
+}
+
 /** The managed instances of a running gateway. */
 export interface ManagedFleet {
   supervisor: Supervisor;
   bridge: FleetBridge;
   /** How the start went: ready instances, failed ones with the reason, leftovers ended first. */
   started: StartAllResult;
+  /**
+   * Restarts a managed instance (through the bridge, so the fleet shows why) when a job stalls
+   * on it, at most once per `minIntervalMs` (default 10 min) per instance; remote instances and
+   * instances not `running` are left alone. Returns the function that stops listening.
+   */
+  escalateStalls(
+    source: StallSource,
+    options?: Pick<StallEscalationOptions, 'minIntervalMs' | 'log'>,
+  ): () => Promise<void>;
   /** Stops every instance gracefully (SIGTERM, SIGKILL after the grace) and detaches. */
   close(): Promise<void>;
 }
@@ -113,7 +128,24 @@ export async function startManagedFleet(options: ManagedFleetOptions): Promise<M
         });
       }
     });
-    return { supervisor, bridge, started, close };
+    const escalateStalls: ManagedFleet['escalateStalls'] = (source, escalation = {}) => {
+      const handler = new StallEscalation({
+        ...escalation,
+        isRestartable: (id) => {
+          const view = registry.get(id);
+          return view?.kind === 'managed' && view.status === 'running' && !!supervisor.get(id);
+        },
+        restart: (id, reason) => bridge.restart(id, reason),
+      });
+      const off = source.onInstanceStalled((id, jobId) => {
+        handler.instanceStalled(id, jobId);
+      });
+      return async () => {
+        off();
+        await handler.settled();
+      };
+    };
+    return { supervisor, bridge, started, escalateStalls, close };
   } catch (error) {
     await close();
     throw error;
