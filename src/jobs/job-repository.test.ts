@@ -228,6 +228,36 @@ describe('state machine', () => {
     expect((await jobs.fail(lease, { code: 'x', message: 'late' })).ok).toBe(false);
   });
 
+  it('the jobs and outputs that transitions return are what the store then reads back', async () => {
+    const { job: created } = await jobs.create({ workflow, tags: ['x'], metadata: { a: 1 } });
+    expect(created).toEqual(await jobs.get(created.id));
+    clock += 10;
+    const claimed = await jobs.claimJob(created.id, 'gpu-0');
+    expect(claimed?.lease).toEqual({ job_id: created.id, attempt: 1, instance_id: 'gpu-0' });
+    expect(claimed?.job).toEqual(await jobs.get(created.id));
+    clock += 10;
+    const lease = claimed?.lease as JobLease;
+    const done = await jobs.complete(lease, [
+      output(0),
+      { node_id: '3', output_key: 'text', kind: 'value', value: { nested: ['v'] } },
+    ]);
+    if (!done.ok) throw new Error('refused');
+    expect(done.job).toEqual(await jobs.get(created.id));
+    expect(done.outputs).toEqual(await jobs.outputs(created.id));
+    const other = await jobs.create({ workflow });
+    const failedLease = (await jobs.claim(other.job.id, 'gpu-1')) as JobLease;
+    const failed = await jobs.fail(failedLease, { code: 'x', message: 'boom' });
+    if (!failed.ok) throw new Error('refused');
+    expect(failed.job).toEqual(await jobs.get(other.job.id));
+  });
+
+  it('concurrent claims of one job in the same turn: one lease, one attempt', async () => {
+    const { job } = await jobs.create({ workflow });
+    const leases = await Promise.all(['a', 'b', 'c'].map((i) => jobs.claim(job.id, i)));
+    expect(leases.filter((l) => l !== undefined)).toHaveLength(1);
+    expect(await jobs.attempts(job.id)).toHaveLength(1);
+  });
+
   it('two concurrent completions of one attempt: exactly one wins, outputs recorded once', async () => {
     const { job, lease } = await claimed();
     const results = await Promise.all([

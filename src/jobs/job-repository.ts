@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import type { Database, JobRow } from '../store/schema.js';
+import { GroupCommit } from '../store/group-commit.js';
+import type { Database, JobOutputRow, JobRow } from '../store/schema.js';
 import { JobError } from './errors.js';
 import { decodeJobCursor, encodeJobCursor, type JobListOrder } from './job-cursor.js';
 import {
@@ -208,10 +209,13 @@ const noProgress = {
  */
 export class JobRepository {
   readonly #db: Kysely<Database>;
+  /** Transitions of many jobs share one transaction per event-loop turn (group commit). */
+  readonly #writes: GroupCommit<Database>;
   readonly #now: () => number;
 
   constructor(db: Kysely<Database>, options: { now?: () => number } = {}) {
     this.#db = db;
+    this.#writes = GroupCommit.of(db);
     this.#now = options.now ?? Date.now;
   }
 
@@ -229,7 +233,7 @@ export class JobRepository {
     const id = input.id ?? randomUUID();
     const key = input.idempotency_key ?? null;
     const scope = key === null ? null : (input.owner ?? '');
-    return this.#db.transaction().execute(async (trx) => {
+    return this.#writes.run(async (trx) => {
       const counter = await trx
         .updateTable('store_counters')
         .set((eb) => ({ value: eb('value', '+', 1) }))
@@ -278,7 +282,7 @@ export class JobRepository {
           updated_at: at,
         })
         .onConflict((oc) => oc.columns(['idempotency_scope', 'idempotency_key']).doNothing())
-        .returning('id')
+        .returningAll()
         .executeTakeFirst();
       if (!inserted) {
         const existing = await trx
@@ -321,12 +325,8 @@ export class JobRepository {
           .execute();
       }
       await appendEvent(trx, id, at, 'created', { status: 'pending' });
-      const row = await trx
-        .selectFrom('jobs')
-        .selectAll()
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow();
-      return { job: toJob(row), created: true, same_request: true };
+      // The row as inserted: nothing above changes it.
+      return { job: toJob(inserted), created: true, same_request: true };
     });
   }
 
@@ -574,7 +574,8 @@ export class JobRepository {
     type: string,
     data: Record<string, unknown> = {},
   ): Promise<void> {
-    await appendEvent(this.#db, jobId, this.#now(), type, data);
+    const at = this.#now();
+    await this.#writes.run((trx) => appendEvent(trx, jobId, at, type, data));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -587,8 +588,16 @@ export class JobRepository {
    * it). The returned lease authorises every later update of this attempt.
    */
   async claim(jobId: string, instanceId: string): Promise<JobLease | undefined> {
+    return (await this.claimJob(jobId, instanceId))?.lease;
+  }
+
+  /** {@link claim}, also returning the job as claimed (saves reading it back). */
+  async claimJob(
+    jobId: string,
+    instanceId: string,
+  ): Promise<{ lease: JobLease; job: Job } | undefined> {
     const at = this.#now();
-    return this.#db.transaction().execute(async (trx) => {
+    return this.#writes.run(async (trx) => {
       const row = await trx
         .updateTable('jobs')
         .set((eb) => ({
@@ -605,7 +614,7 @@ export class JobRepository {
         }))
         .where('id', '=', jobId)
         .where('status', '=', 'pending')
-        .returning('attempt')
+        .returningAll()
         .executeTakeFirst();
       if (!row) return undefined;
       const attempt = Number(row.attempt);
@@ -628,7 +637,7 @@ export class JobRepository {
         attempt,
         instance_id: instanceId,
       });
-      return { job_id: jobId, attempt, instance_id: instanceId };
+      return { lease: { job_id: jobId, attempt, instance_id: instanceId }, job: toJob(row) };
     });
   }
 
@@ -647,7 +656,7 @@ export class JobRepository {
   /** Sets the phase of the leased attempt; false when the lease is lost. */
   async setPhase(lease: JobLease, phase: JobPhase): Promise<boolean> {
     const at = this.#now();
-    return this.#db.transaction().execute(async (trx) => {
+    return this.#writes.run(async (trx) => {
       const res = await leased(trx.updateTable('jobs'), lease)
         .set({ phase, updated_at: at })
         .executeTakeFirst();
@@ -669,7 +678,9 @@ export class JobRepository {
     if (progress.node !== undefined) set.progress_node = progress.node;
     if (progress.step !== undefined) set.progress_step = progress.step;
     if (progress.steps !== undefined) set.progress_steps = progress.steps;
-    const res = await leased(this.#db.updateTable('jobs'), lease).set(set).executeTakeFirst();
+    const res = await this.#writes.run((trx) =>
+      leased(trx.updateTable('jobs'), lease).set(set).executeTakeFirst(),
+    );
     return Number(res.numUpdatedRows) > 0;
   }
 
@@ -685,7 +696,7 @@ export class JobRepository {
     options: { exclude?: boolean } = {},
   ): Promise<RequeueResult> {
     const at = this.#now();
-    return this.#db.transaction().execute(async (trx) => {
+    return this.#writes.run(async (trx) => {
       const locked = await leased(trx.updateTable('jobs'), lease)
         .set({ updated_at: at })
         .executeTakeFirst();
@@ -755,7 +766,7 @@ export class JobRepository {
    */
   async complete(lease: JobLease, outputs: readonly NewJobOutput[]): Promise<CompleteResult> {
     const at = this.#now();
-    return this.#db.transaction().execute(async (trx) => {
+    return this.#writes.run(async (trx) => {
       const res = await leased(trx.updateTable('jobs'), lease)
         .set({
           status: 'completed',
@@ -766,35 +777,27 @@ export class JobRepository {
           progress_updated_at: at,
           updated_at: at,
         })
+        .returningAll()
         .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) {
-        return { ok: false, job: await getIn(trx, lease.job_id) };
-      }
-      for (const part of chunked(
-        outputs.map((o, idx) => ({ o, idx })),
-        INSERT_CHUNK,
-      )) {
-        await trx
-          .insertInto('job_outputs')
-          .values(
-            part.map(({ o, idx }) => ({
-              job_id: lease.job_id,
-              idx,
-              node_id: o.node_id,
-              output_key: o.output_key,
-              kind: o.kind,
-              filename: o.filename ?? null,
-              subfolder: o.subfolder ?? null,
-              type: o.type ?? null,
-              size: o.size ?? null,
-              sha256: o.sha256 ?? null,
-              mime: o.mime ?? null,
-              stored_path: o.stored_path ?? null,
-              value_json: o.value === undefined ? null : JSON.stringify(o.value),
-              created_at: at,
-            })),
-          )
-          .execute();
+      if (!res) return { ok: false, job: await getIn(trx, lease.job_id) };
+      const rows: JobOutputRow[] = outputs.map((o, idx) => ({
+        job_id: lease.job_id,
+        idx,
+        node_id: o.node_id,
+        output_key: o.output_key,
+        kind: o.kind,
+        filename: o.filename ?? null,
+        subfolder: o.subfolder ?? null,
+        type: o.type ?? null,
+        size: o.size ?? null,
+        sha256: o.sha256 ?? null,
+        mime: o.mime ?? null,
+        stored_path: o.stored_path ?? null,
+        value_json: o.value === undefined ? null : JSON.stringify(o.value),
+        created_at: at,
+      }));
+      for (const part of chunked(rows, INSERT_CHUNK)) {
+        await trx.insertInto('job_outputs').values(part).execute();
       }
       await endAttempt(trx, lease, at, 'completed');
       await appendEvent(trx, lease.job_id, at, 'status', {
@@ -803,22 +806,15 @@ export class JobRepository {
         instance_id: lease.instance_id,
         outputs: outputs.length,
       });
-      const job = await getIn(trx, lease.job_id);
-      if (!job) throw new JobError('JOB_NOT_FOUND', `job ${lease.job_id} vanished`);
-      const rows = await trx
-        .selectFrom('job_outputs')
-        .selectAll()
-        .where('job_id', '=', lease.job_id)
-        .orderBy('idx')
-        .execute();
-      return { ok: true, job, outputs: rows.map(toOutput) };
+      // The rows as written: nothing above changes the job row after its update.
+      return { ok: true, job: toJob(res), outputs: rows.map(toOutput) };
     });
   }
 
   /** processing → failed (workflow error, timeout, ...); refused when the lease is lost. */
   async fail(lease: JobLease, error: JobErrorInput): Promise<TransitionResult> {
     const at = this.#now();
-    return this.#db.transaction().execute(async (trx) => {
+    return this.#writes.run(async (trx) => {
       const res = await leased(trx.updateTable('jobs'), lease)
         .set({
           status: 'failed',
@@ -828,10 +824,9 @@ export class JobRepository {
           updated_at: at,
           ...errorColumns(error),
         })
+        .returningAll()
         .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) {
-        return { ok: false, job: await getIn(trx, lease.job_id) };
-      }
+      if (!res) return { ok: false, job: await getIn(trx, lease.job_id) };
       await endAttempt(trx, lease, at, 'failed', error);
       await appendEvent(trx, lease.job_id, at, 'status', {
         status: 'failed',
@@ -839,14 +834,14 @@ export class JobRepository {
         instance_id: lease.instance_id,
         error: { code: error.code, message: error.message },
       });
-      return { ok: true, job: (await getIn(trx, lease.job_id)) as Job };
+      return { ok: true, job: toJob(res) };
     });
   }
 
   /** pending → failed: refused at placement (e.g. no instance can run it any more). */
   async failPending(jobId: string, error: JobErrorInput): Promise<TransitionResult> {
     const at = this.#now();
-    return this.#db.transaction().execute(async (trx) => {
+    return this.#writes.run(async (trx) => {
       const res = await trx
         .updateTable('jobs')
         .set({
@@ -858,13 +853,14 @@ export class JobRepository {
         })
         .where('id', '=', jobId)
         .where('status', '=', 'pending')
+        .returningAll()
         .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) return { ok: false, job: await getIn(trx, jobId) };
+      if (!res) return { ok: false, job: await getIn(trx, jobId) };
       await appendEvent(trx, jobId, at, 'status', {
         status: 'failed',
         error: { code: error.code, message: error.message },
       });
-      return { ok: true, job: (await getIn(trx, jobId)) as Job };
+      return { ok: true, job: toJob(res) };
     });
   }
 
@@ -875,7 +871,7 @@ export class JobRepository {
    */
   async cancel(jobId: string): Promise<CancelResult> {
     const at = this.#now();
-    return this.#db.transaction().execute(async (trx) => {
+    return this.#writes.run(async (trx) => {
       const pending = await trx
         .updateTable('jobs')
         .set({ status: 'cancelled', phase: null, completed_at: at, updated_at: at })
@@ -904,7 +900,7 @@ export class JobRepository {
   /** processing → cancelled, once the runner stopped the attempt; refused when the lease is lost. */
   async markCancelled(lease: JobLease): Promise<TransitionResult> {
     const at = this.#now();
-    return this.#db.transaction().execute(async (trx) => {
+    return this.#writes.run(async (trx) => {
       const res = await leased(trx.updateTable('jobs'), lease)
         .set({
           status: 'cancelled',
@@ -913,17 +909,16 @@ export class JobRepository {
           processing_time_ms: sql<number>`cast(${at} as bigint) - started_at`,
           updated_at: at,
         })
+        .returningAll()
         .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) {
-        return { ok: false, job: await getIn(trx, lease.job_id) };
-      }
+      if (!res) return { ok: false, job: await getIn(trx, lease.job_id) };
       await endAttempt(trx, lease, at, 'cancelled');
       await appendEvent(trx, lease.job_id, at, 'status', {
         status: 'cancelled',
         attempt: lease.attempt,
         instance_id: lease.instance_id,
       });
-      return { ok: true, job: (await getIn(trx, lease.job_id)) as Job };
+      return { ok: true, job: toJob(res) };
     });
   }
 

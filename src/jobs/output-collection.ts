@@ -75,6 +75,12 @@ export interface DownloadOutputsOptions {
   /** Per-file limit (default: the store's). */
   maxBytes?: number;
   signal?: AbortSignal;
+  /**
+   * The attempt was just claimed, so nothing can be stored for it yet: skip looking for files
+   * an earlier collection of this attempt left (one stat per output saved). Default false (a
+   * re-attached attempt may have stored some already).
+   */
+  fresh?: boolean;
 }
 
 /**
@@ -82,7 +88,7 @@ export interface DownloadOutputsOptions {
  * each file's size against what the instance announced and the limit, and computing its sha256
  * and type; returns the outputs to record with {@link JobRepository.complete}. Idempotent: a file
  * already stored for this attempt (an earlier try cut short) is described from disk, not fetched
- * again.
+ * again (unless `fresh`).
  *
  * @example
  * const outs = await downloadOutputs({ client, record, lease, outputs: outputStore });
@@ -103,7 +109,7 @@ export async function downloadOutputs(options: DownloadOutputsOptions): Promise<
     }
     options.signal?.throwIfAborted();
     const rel = store.relativePath(lease.job_id, lease.attempt, index, entry.filename);
-    let saved = await store.describe(rel);
+    let saved = options.fresh ? undefined : await store.describe(rel);
     if (!saved) {
       const view = await client.view(
         { filename: entry.filename, subfolder: entry.subfolder, type: entry.type },

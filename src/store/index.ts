@@ -25,6 +25,7 @@ export {
   type Unsubscribe,
   type WildcardHandler,
 } from './event-bus.js';
+export { GroupCommit, type GroupCommitOptions, type TransactionWork } from './group-commit.js';
 export {
   DEFAULT_HEALTH_RING,
   type HealthRingLimits,

@@ -298,8 +298,9 @@ export class Dispatcher {
     let lease: JobLease | undefined;
     let job: Job | undefined;
     try {
-      lease = await this.#o.jobs.claim(sjob.id, instanceId);
-      if (lease) job = await this.#o.jobs.get(sjob.id);
+      const claimed = await this.#o.jobs.claimJob(sjob.id, instanceId);
+      lease = claimed?.lease;
+      job = claimed?.job;
     } finally {
       this.#launching.delete(sjob.id);
     }

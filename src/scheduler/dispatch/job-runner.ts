@@ -478,6 +478,8 @@ export class JobRunner {
         record,
         outputs: this.#deps.outputStore,
         signal: this.#abort.signal,
+        // A new claim's attempt folder cannot hold files yet; a re-attached one may.
+        fresh: !this.#attach,
       });
     } catch (err) {
       if (this.#stop === 'shutdown') return { type: 'detached' };
