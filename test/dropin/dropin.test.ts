@@ -840,6 +840,30 @@ describe('drop-in: queue, interrupt and cancel are scoped to the client', () => 
     expect(json.node_id).toBe('2');
   });
 
+  it('a prompt without client_id: progress, progress_state and previews reach every socket, execution messages nobody', async () => {
+    const s = await socket(`c-${randomUUID()}`);
+    const wf = workflow('save_image_websocket.json');
+    (wf['1'] as { inputs: Record<string, unknown> }).inputs.color = 4321;
+    const r = await call(base, 'POST', '/prompt', { prompt: wf });
+    expect(r.status, r.text).toBe(200);
+    const id = (r.json as { prompt_id: string }).prompt_id;
+    await until(async () => (await history(id)) !== undefined, 15_000, 'history record');
+    await s.waitFor(
+      (m) => m.type === 'progress' && m.data.prompt_id === id,
+      5_000,
+      'progress of a prompt without client_id',
+    );
+    await until(() => s.binary.length > 0, 5_000, 'a preview');
+    const types = new Set(s.forPrompt(id).map((m) => m.type));
+    expect(types.has('progress')).toBe(true);
+    expect(types.has('progress_state')).toBe(true);
+    for (const t of ['execution_start', 'executing', 'executed', 'execution_success']) {
+      expect(types.has(t), t).toBe(false);
+    }
+    expect(s.binary.length).toBeGreaterThan(0);
+    expect(s.binary.every((b) => b.readUInt32BE(0) === 1)).toBe(true);
+  });
+
   it('/api/ws works and answers feature_flags when the client sends them first', async () => {
     const s = await socket(undefined, '/api');
     const sid = s.messages[0]?.data.sid;

@@ -283,13 +283,28 @@ export class ComfyWsHub {
   }
 
   /** Execution messages go to the submitting client id only (and only to its key's sockets). */
-  #toClient(t: Tracked, msg: { type: string; data: unknown }): void {
-    if (t.clientId === null) return;
-    const set = this.#clients.get(t.clientId);
-    if (!set) return;
-    for (const c of set) {
-      if (c.keyId !== null && t.owner !== null && c.keyId !== t.owner) continue;
-      send(c, msg);
+  #toClient(t: Tracked, msg: { type: string; data: unknown }, broadcast = false): void {
+    for (const c of this.#audience(t, broadcast)) send(c, msg);
+  }
+
+  /**
+   * Who gets a prompt's message: the sockets of its client id; for a prompt without one, nobody,
+   * or — for what ComfyUI broadcasts then (`progress`, `progress_state`, previews,
+   * `execution_interrupted`) — every socket (drop-in prompts only: jobs of the other APIs have no
+   * ComfyUI client). Always only sockets of the prompt's key when auth is on.
+   */
+  *#audience(t: Tracked, broadcast: boolean): Iterable<Client> {
+    const sets =
+      t.clientId !== null
+        ? [this.#clients.get(t.clientId) ?? new Set<Client>()]
+        : broadcast && t.dropIn
+          ? [...this.#clients.values()]
+          : [];
+    for (const set of sets) {
+      for (const c of set) {
+        if (c.keyId !== null && t.owner !== null && c.keyId !== t.owner) continue;
+        yield c;
+      }
     }
   }
 
@@ -388,7 +403,7 @@ export class ComfyWsHub {
       case 'progress':
         t.live = true;
         this.#cached(t, now);
-        this.#toClient(t, { type: 'progress', data: { ...e.data, prompt_id: t.promptId } });
+        this.#toClient(t, { type: 'progress', data: { ...e.data, prompt_id: t.promptId } }, true);
         return;
       case 'progress_state': {
         t.live = true;
@@ -397,7 +412,7 @@ export class ComfyWsHub {
         for (const [id, n] of Object.entries(e.data.nodes ?? {})) {
           nodes[id] = { ...n, prompt_id: t.promptId };
         }
-        this.#toClient(t, { type: 'progress_state', data: { prompt_id: t.promptId, nodes } });
+        this.#toClient(t, { type: 'progress_state', data: { prompt_id: t.promptId, nodes } }, true);
         return;
       }
       case 'executed': {
@@ -435,16 +450,13 @@ export class ComfyWsHub {
 
   /**
    * Progress text (binary type 3) of the prompt's node. ComfyUI broadcasts it; the gateway sends
-   * it to the prompt's client only, and only to sockets that negotiated feature flags: clients
-   * that never do (older libraries) may fail on a binary type they do not know.
+   * it to the prompt's client only (every socket for a prompt without one, as previews), and only
+   * to sockets that negotiated feature flags: clients that never do (older libraries) may fail
+   * on a binary type they do not know.
    */
   #textToClient(t: Tracked, nodeId: string, text: string): void {
-    if (t.clientId === null) return;
-    const set = this.#clients.get(t.clientId);
-    if (!set) return;
     const frame = encodeTextFrame(nodeId, text);
-    for (const c of set) {
-      if (c.keyId !== null && t.owner !== null && c.keyId !== t.owner) continue;
+    for (const c of this.#audience(t, true)) {
       if (!c.negotiated || c.socket.readyState !== 1) continue;
       c.socket.send(frame);
     }
@@ -456,11 +468,7 @@ export class ComfyWsHub {
     mime: 'image/png' | 'image/jpeg',
     metadata: Parameters<typeof encodePreviewWithMetadataFrame>[1],
   ): void {
-    if (t.clientId === null) return;
-    const set = this.#clients.get(t.clientId);
-    if (!set) return;
-    for (const c of set) {
-      if (c.keyId !== null && t.owner !== null && c.keyId !== t.owner) continue;
+    for (const c of this.#audience(t, true)) {
       if (c.socket.readyState !== 1) continue;
       c.socket.send(
         c.previewMetadata
@@ -514,10 +522,14 @@ export class ComfyWsHub {
     if (node === null) return;
     this.#executing(t, node);
     if (e.progress.step !== null && e.progress.steps !== null) {
-      this.#toClient(t, {
-        type: 'progress',
-        data: { value: e.progress.step, max: e.progress.steps, prompt_id: t.promptId, node },
-      });
+      this.#toClient(
+        t,
+        {
+          type: 'progress',
+          data: { value: e.progress.step, max: e.progress.steps, prompt_id: t.promptId, node },
+        },
+        true,
+      );
     }
   }
 
@@ -577,10 +589,11 @@ export class ComfyWsHub {
       return;
     }
     await this.#settleExtras(job, t);
-    this.#toClient(t, {
-      type: 'execution_interrupted',
-      data: t.lastInterrupted ?? interruptedData(job),
-    });
+    this.#toClient(
+      t,
+      { type: 'execution_interrupted', data: t.lastInterrupted ?? interruptedData(job) },
+      true,
+    );
     await this.#finish(job, t);
   }
 }
