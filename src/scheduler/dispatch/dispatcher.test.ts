@@ -263,6 +263,35 @@ describe('Dispatcher + JobService', () => {
     expect(attempts[0]?.error_code).toBe('dispatch_refused');
   });
 
+  it('runs a job again elsewhere when its instance answers 5xx for the outputs (GET /view)', async () => {
+    const broken = await emulator({ faults: { httpErrors: { '/view': 500 } } });
+    const ok = await emulator();
+    const gw = await gateway([broken, ok], [{ priority: 0 }, { priority: 5 }], {
+      scheduler: { strategy: 'priority' },
+    });
+    const r = await gw.service.submit({ workflow: emptySave() });
+    const job = await finished(gw, r.job.id);
+    expect(job.status).toBe('completed');
+    expect(job.instance_id).toBe(gw.ids[1]);
+    expect(job.excluded_instances).toEqual([gw.ids[0]]);
+    const attempts = await gw.services.jobs.attempts(job.id);
+    expect(attempts.map((a) => [a.instance_id, a.outcome])).toEqual([
+      [gw.ids[0], 'requeued'],
+      [gw.ids[1], 'completed'],
+    ]);
+  });
+
+  it('fails a job whose output the instance says is not there (404 on GET /view)', async () => {
+    const emu = await emulator();
+    const gw = await gateway([emu]);
+    emu.setFaults({ httpErrors: { '/view': 404 } });
+    const r = await gw.service.submit({ workflow: emptySave() });
+    const job = await finished(gw, r.job.id);
+    expect(job.status).toBe('failed');
+    expect(job.error?.code).toBe('collect_failed');
+    expect(job.excluded_instances).toEqual([]);
+  });
+
   it('fails waiting jobs no instance can run once the only capable one is removed', async () => {
     const a = await emulator({ models: { checkpoints: ['only-a.safetensors'] } });
     const b = await emulator();

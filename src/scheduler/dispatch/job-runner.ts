@@ -2,12 +2,12 @@ import {
   type ComfyClient,
   type ComfyEventStream,
   type HistoryRecord,
-  isInstanceFailure,
   outcomeOfHistory,
   type PromptWatch,
   type PromptWatchResult,
   type WatchEvent,
 } from '../../comfy/index.js';
+import { countsAgainstInstance } from '../../fleet/health/index.js';
 import type { PathMapping } from '../../fleet/index.js';
 import {
   collectAndComplete,
@@ -324,7 +324,8 @@ export class JobRunner {
             pollFailures = 0;
           })
           .catch((err: unknown) => {
-            if (!isInstanceFailure(err) && events.state !== 'closed') return;
+            // Down, timed out or answering 5xx: the breaker's classification.
+            if (!countsAgainstInstance(err) && events.state !== 'closed') return;
             this.#lastError = err;
             pollFailures++;
             const unhealthy = this.#deps.monitor.health(this.instanceId).health === 'unhealthy';
@@ -429,7 +430,9 @@ export class JobRunner {
       try {
         history = await client.getHistoryItem(this.job.id);
       } catch (err) {
-        this.#deps.monitor.reportDispatchFailure(this.instanceId, err);
+        // Down or 5xx counts toward the instance's breaker; either way the job runs elsewhere.
+        if (countsAgainstInstance(err))
+          this.#deps.monitor.reportDispatchFailure(this.instanceId, err);
         return this.#requeue(dispatchError(err), true);
       }
       if (history) {
@@ -488,7 +491,9 @@ export class JobRunner {
         .removeAttempt(this.lease.job_id, this.lease.attempt)
         .catch(() => undefined);
       if (this.#stop === 'cancel') return this.#markCancelled();
-      if (isInstanceFailure(err)) {
+      // Down, timed out or a 5xx on GET /view: the instance's trouble (the breaker's rule), so
+      // the job runs again elsewhere; a 4xx or a bad file fails it.
+      if (countsAgainstInstance(err)) {
         this.#deps.monitor.reportDispatchFailure(this.instanceId, err);
         return this.#requeue(dispatchError(err), true);
       }

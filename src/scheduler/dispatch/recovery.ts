@@ -1,4 +1,5 @@
-import { isInstanceFailure, type PromptState } from '../../comfy/index.js';
+import type { PromptState } from '../../comfy/index.js';
+import { countsAgainstInstance } from '../../fleet/health/index.js';
 import type { Job, JobLease, JobRepository } from '../../jobs/index.js';
 import type { EventBus } from '../../store/index.js';
 import { dispatchError, RUNNER_ERROR_CODES } from './failure.js';
@@ -96,8 +97,11 @@ export async function recoverJob(deps: RecoveryDeps, job: Job): Promise<Recovery
   try {
     state = await handle.client.getPromptState(job.id);
   } catch (err) {
-    if (isInstanceFailure(err)) deps.monitor.reportDispatchFailure(lease.instance_id, err);
-    return requeue(dispatchError(err), true);
+    // Down, timed out or 5xx (the breaker's rule): reported and excluded; any other answer
+    // (4xx, not ComfyUI) says nothing about running the job there again.
+    const trouble = countsAgainstInstance(err);
+    if (trouble) deps.monitor.reportDispatchFailure(lease.instance_id, err);
+    return requeue(dispatchError(err), trouble);
   }
   if (state.state === 'unknown') {
     return requeue(
