@@ -62,14 +62,14 @@ export function exitCodeOf(error: unknown): ExitCode {
   return ExitCode.failed;
 }
 
-/** Field errors of a `validation_failed` answer, as `path: message; ...`. */
-function fieldErrors(details: unknown): string {
+/** Field errors of a `validation_failed` answer, as ` (path: message; ...)`, minus those `said` has. */
+function fieldErrors(details: unknown, said: string): string {
   if (!Array.isArray(details)) return '';
   const parts = details
     .map((d: unknown) => {
       if (typeof d !== 'object' || d === null) return '';
       const { path, message } = d as { path?: unknown; message?: unknown };
-      if (typeof message !== 'string') return '';
+      if (typeof message !== 'string' || said.includes(message)) return '';
       return typeof path === 'string' && path !== '' ? `${path}: ${message}` : message;
     })
     .filter((p) => p !== '');
@@ -105,7 +105,9 @@ export function describeError(error: unknown, context: ErrorContext = {}): strin
       message = `the gateway at ${url} needs an API key — pass --api-key KEY or set COMFY_CLUSTER_API_KEY`;
     }
   } else if (error instanceof ClusterError) {
-    message = `${error.message}${error.code === 'validation_failed' ? fieldErrors(error.details) : ''}`;
+    const fields =
+      error.code === 'validation_failed' ? fieldErrors(error.details, error.message) : '';
+    message = `${error.message}${fields}`;
   } else if (error instanceof Error) {
     message = error.message;
   } else {

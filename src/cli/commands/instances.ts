@@ -114,7 +114,14 @@ function fieldsFrom(opts: InstanceFlags): InstanceUpdate {
   }
   if (opts.prefetch !== undefined) fields.prefetch = parseWhole('--prefetch', opts.prefetch, 0, 64);
   if (opts.priority !== undefined) {
-    fields.priority = parseWhole('--priority', opts.priority, 0, 1_000_000);
+    const n = Number(opts.priority);
+    if (!/^-?\d+$/.test(opts.priority.trim()) || n < -1000 || n > 1000) {
+      throw new CliError(
+        `--priority must be a whole number from -1000 to 1000 (got "${opts.priority}")`,
+        ExitCode.usage,
+      );
+    }
+    fields.priority = n;
   }
   if (opts.jobTimeout !== undefined) {
     fields.timeout_ms = parseWhole('--job-timeout', opts.jobTimeout, 1, 86_400) * 1000;
@@ -141,7 +148,7 @@ function withInstanceFlags(command: Command, adding: boolean): Command {
     .option('--description <text>', 'a note shown beside it')
     .option('--max-concurrent <n>', 'prompts it runs at once (default 1)')
     .option('--prefetch <n>', 'prompts queued on it ahead (default 1)')
-    .option('--priority <n>', 'higher first with the priority strategy')
+    .option('--priority <n>', 'placement preference, lower first (1 = first choice)')
     .option('--job-timeout <seconds>', 'a job running longer is interrupted (default 300)')
     .option('--tag <tag>', 'a tag (repeat for several; replaces the list)', collect)
     .option('--bearer <token>', 'ComfyUI behind a proxy: send Authorization: Bearer <token>')
@@ -162,6 +169,27 @@ function withInstanceFlags(command: Command, adding: boolean): Command {
       .option('--disable', 'take no jobs');
   }
   return command;
+}
+
+/** The fields of an instance a PATCH may carry, as they are now (credentials excluded). */
+function settableOf(i: InstanceView): InstanceUpdate {
+  return {
+    description: i.description,
+    port: i.port,
+    tls: i.tls,
+    kind: i.kind,
+    gpu_device: i.gpu_device,
+    env_vars: i.env_vars,
+    custom_nodes_path: i.custom_nodes_path,
+    max_concurrent: i.max_concurrent,
+    prefetch: i.prefetch,
+    timeout_ms: i.timeout_ms,
+    priority: i.priority,
+    tags: i.tags,
+    enabled: i.enabled,
+    auto_start: i.auto_start,
+    path_map: i.path_map,
+  };
 }
 
 function address(i: InstanceView): string {
@@ -345,7 +373,13 @@ export function registerInstancesCommand(program: Command): void {
             ExitCode.usage,
           );
         }
-        const updated = await client.updateInstance(ref, fields);
+        // Every settable field goes along: the gateway's PATCH schema fills defaults (port 8188,
+        // max_concurrent 1, ...) into fields left out, which would silently reset them.
+        const current = await client.getInstance(ref);
+        const updated = await client.updateInstance(current.id, {
+          ...settableOf(current),
+          ...fields,
+        });
         if (json) printJson(updated);
         else printLine(`Updated ${updated.name} (${updated.id})`);
         return undefined;
