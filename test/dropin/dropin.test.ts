@@ -470,6 +470,25 @@ describe('drop-in: validation answers in ComfyUI shapes', () => {
     expect(noOutput.json).toMatchObject({ error: { type: 'prompt_no_outputs' } });
   });
 
+  it("answers number as ComfyUI: the counter, negated with front, the client's own as given", async () => {
+    const clientId = `c-${randomUUID()}`;
+    const s = await socket(clientId);
+    const submit = async (extra: Record<string, unknown>, color: number) => {
+      const wf = workflow('empty_save.json');
+      (wf['1'] as { inputs: Record<string, unknown> }).inputs.color = color;
+      const r = await call(base, 'POST', '/prompt', { client_id: clientId, prompt: wf, ...extra });
+      expect(r.status, r.text).toBe(200);
+      const body = r.json as { prompt_id: string; number: number };
+      await s.waitFor(isDone(body.prompt_id), 15_000, 'done');
+      return body.number;
+    };
+    const first = await submit({}, 6001);
+    expect(Number.isInteger(first)).toBe(true);
+    expect(await submit({ front: true }, 6002)).toBe(-(first + 1));
+    expect(await submit({ number: 5.5 }, 6003)).toBe(5.5);
+    expect(await submit({}, 6004)).toBe(first + 2);
+  });
+
   it('runs the valid outputs of a partly invalid prompt: 200 with node_errors', async () => {
     const clientId = `c-${randomUUID()}`;
     const s = await socket(clientId);

@@ -76,6 +76,13 @@ function bare(reply: FastifyReply, status: number): FastifyReply {
   return reply.code(status).header('content-type', 'application/octet-stream').send();
 }
 
+/** `number` as ComfyUI's `float()` reads it (a number or a numeric string); else undefined. */
+function clientNumber(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  return undefined;
+}
+
 function promptError(type: string, message: string, details = '', extra_info: unknown = {}) {
   return { error: { type, message, details, extra_info }, node_errors: {} };
 }
@@ -234,7 +241,15 @@ export async function comfyRoutes(
 
   route('POST', '/prompt', async (request, reply) => {
     const body: unknown = request.body;
-    const number = isObject(body) && typeof body.number === 'number' ? body.number : counter++;
+    // As ComfyUI: the client's number, else the counter (negated with `front`), which counts
+    // every JSON body without a number, valid or not.
+    const givenNumber = isObject(body) ? clientNumber(body.number) : undefined;
+    let number: number;
+    if (givenNumber !== undefined) number = givenNumber;
+    else {
+      number = isObject(body) && pyTruthy(body.front) ? -counter : counter;
+      counter++;
+    }
     if (!isObject(body) || !('prompt' in body)) {
       return reply
         .code(400)
@@ -316,10 +331,10 @@ export async function comfyRoutes(
       }
     }
     const priority =
-      body.front === true
+      givenNumber === undefined && pyTruthy(body.front)
         ? 1
-        : typeof body.number === 'number' && body.number < 0
-          ? Math.min(1000, Math.ceil(-body.number))
+        : givenNumber !== undefined && givenNumber < 0
+          ? Math.min(1000, Math.ceil(-givenNumber))
           : 0;
     const caller = callerOf(request, body);
     let result: Awaited<ReturnType<JobService['submit']>>;

@@ -73,6 +73,8 @@ let url: string;
 const bus = new InProcessEventBus<JobEvents>();
 const stream = new Stream();
 const peers: Peer[] = [];
+/** How long the queue count takes (a slow store). */
+let countDelayMs = 0;
 
 async function connect(clientId: string, flags: boolean): Promise<Peer> {
   const ws = new WebSocket(`${url}/ws?clientId=${clientId}`);
@@ -97,7 +99,14 @@ async function connect(clientId: string, flags: boolean): Promise<Peer> {
 }
 
 beforeAll(async () => {
-  hub = new ComfyWsHub({ bus, queueRemaining: async () => 0, instanceEvents: () => stream });
+  hub = new ComfyWsHub({
+    bus,
+    queueRemaining: async () => {
+      await new Promise((r) => setTimeout(r, countDelayMs));
+      return 0;
+    },
+    instanceEvents: () => stream,
+  });
   server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   server.on('connection', (socket, request) => {
     const clientId = new URL(request.url ?? '/', 'http://x').searchParams.get('clientId');
@@ -140,5 +149,29 @@ describe('ComfyWsHub: progress text (binary type 3)', () => {
     expect(legacy.text.some((m) => (m as { type: string }).type === 'execution_start')).toBe(true);
     expect(legacy.binary).toEqual([]);
     expect(other.binary).toEqual([]);
+  });
+});
+
+describe('ComfyWsHub: the greeting', () => {
+  it('sends status with the sid first, even when the client sends feature_flags at once and the count is slow', async () => {
+    countDelayMs = 150;
+    try {
+      const ws = new WebSocket(`${url}/ws?clientId=early`);
+      const texts: Array<{ type: string; data: Record<string, unknown> }> = [];
+      ws.on('message', (data, isBinary) => {
+        if (!isBinary) texts.push(JSON.parse(String(data)));
+      });
+      peers.push({ ws, text: texts, binary: [] });
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
+      for (let i = 0; i < 500 && texts.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(texts.map((m) => m.type)).toEqual(['status', 'feature_flags']);
+      expect(texts[0]?.data.sid).toBe('early');
+    } finally {
+      countDelayMs = 0;
+    }
   });
 });

@@ -38,7 +38,14 @@ interface Client {
   previewMetadata: boolean;
   /** The client sent `feature_flags` first (a current frontend: it gets progress text too). */
   negotiated: boolean;
+  /** The `status` with its `sid` went out: clients take their id from the first message. */
+  greeted: boolean;
+  /** Frames for this socket from before its greeting, sent right after it. */
+  backlog: Array<string | Buffer>;
 }
+
+/** Frames kept for a socket that is not greeted yet (a few at most in practice). */
+const MAX_BACKLOG = 1_000;
 
 /** Binary type 3 (progress text of a node): `[u32 3][u32 N][N bytes node id][UTF-8 text]`. */
 export function encodeTextFrame(nodeId: string, text: string): Buffer {
@@ -191,6 +198,8 @@ export class ComfyWsHub {
       sawFirstMessage: false,
       previewMetadata: false,
       negotiated: false,
+      greeted: false,
+      backlog: [],
     };
     let set = this.#clients.get(sid);
     if (!set) {
@@ -230,13 +239,19 @@ export class ComfyWsHub {
       }
     });
     const n = await this.#queueRemaining().catch(() => 0);
-    send(client, { type: 'status', data: { status: { exec_info: { queue_remaining: n } }, sid } });
+    const greeting: unknown[] = [
+      { type: 'status', data: { status: { exec_info: { queue_remaining: n } }, sid } },
+    ];
     // As ComfyUI: a client reconnecting while its prompt runs learns the node (no prompt_id).
     for (const t of this.#tracked.values()) {
       if (t.clientId === sid && t.started && t.lastNode !== null) {
-        send(client, { type: 'executing', data: { node: t.lastNode } });
+        greeting.push({ type: 'executing', data: { node: t.lastNode } });
         break;
       }
+    }
+    client.greeted = true;
+    for (const frame of [...greeting.map((m) => JSON.stringify(m)), ...client.backlog.splice(0)]) {
+      sendRaw(client, frame);
     }
     return sid;
   }
@@ -457,8 +472,7 @@ export class ComfyWsHub {
   #textToClient(t: Tracked, nodeId: string, text: string): void {
     const frame = encodeTextFrame(nodeId, text);
     for (const c of this.#audience(t, true)) {
-      if (!c.negotiated || c.socket.readyState !== 1) continue;
-      c.socket.send(frame);
+      if (c.negotiated) sendRaw(c, frame);
     }
   }
 
@@ -469,8 +483,8 @@ export class ComfyWsHub {
     metadata: Parameters<typeof encodePreviewWithMetadataFrame>[1],
   ): void {
     for (const c of this.#audience(t, true)) {
-      if (c.socket.readyState !== 1) continue;
-      c.socket.send(
+      sendRaw(
+        c,
         c.previewMetadata
           ? encodePreviewWithMetadataFrame(image, metadata)
           : encodePreviewFrame(image, mime),
@@ -606,6 +620,14 @@ function instanceOf(e: unknown): string | null {
 }
 
 function send(c: Client, msg: unknown): void {
+  sendRaw(c, JSON.stringify(msg));
+}
+
+function sendRaw(c: Client, frame: string | Buffer): void {
+  if (!c.greeted) {
+    if (c.backlog.length < MAX_BACKLOG) c.backlog.push(frame);
+    return;
+  }
   if (c.socket.readyState !== 1) return;
-  c.socket.send(JSON.stringify(msg));
+  c.socket.send(frame);
 }
