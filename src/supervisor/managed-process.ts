@@ -164,6 +164,8 @@ export class ManagedProcess extends EventEmitter<ManagedProcessEvents> {
   #errorAt = 0;
   #readyAbort: AbortController | null = null;
   #stopping: Promise<void> | null = null;
+  /** Until then a taken port is waited for: a leftover just ended may still hold it. */
+  #portGraceUntil = 0;
 
   constructor(options: ManagedProcessOptions) {
     super();
@@ -210,6 +212,15 @@ export class ManagedProcess extends EventEmitter<ManagedProcessEvents> {
         : null,
       logFile: this.log.file,
     };
+  }
+
+  /**
+   * A leftover of an earlier run under this name was just ended (by the supervisor's cleanup):
+   * its port may stay taken a moment while the kernel tears it down, so the next start waits
+   * for it a few seconds instead of calling it a conflict at once.
+   */
+  leftoverEnded(): void {
+    this.#portGraceUntil = Date.now() + 5000;
   }
 
   /** Last `n` captured lines (from disk when this process has captured none yet). */
@@ -332,7 +343,8 @@ export class ManagedProcess extends EventEmitter<ManagedProcessEvents> {
       if (generation !== this.#generation) return;
       // A leftover we just ended may hold its port a moment longer while the kernel tears it
       // down (seen on a loaded machine): give it a few seconds before calling it a conflict.
-      const portDeadline = Date.now() + (leftover?.outcome === 'killed' ? 5000 : 0);
+      if (leftover?.outcome === 'killed') this.leftoverEnded();
+      const portDeadline = this.#portGraceUntil;
       for (;;) {
         try {
           await assertPortFree(o.listen ?? o.host, o.port);

@@ -203,6 +203,7 @@ export class Supervisor
       if (this.#processes.get(name)?.proc.pid != null) continue; // ours, running now
       const result = await cleanupLeftover(this.#options.runDir, name, grace);
       if (result) results.push(result);
+      if (result?.outcome === 'killed') this.#processes.get(name)?.proc.leftoverEnded();
     }
     return results;
   }
