@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from './cluster-client.js';
@@ -41,6 +42,27 @@ describe('ClusterClient: core', () => {
       expect(h.comfyui_instances.every((i) => !i.healthy)).toBe(true);
     } finally {
       for (const id of gw.ids) await client.instanceAction(id, 'start');
+    }
+  });
+
+  it('throws a 503 that is not the health document (gateway shutting down, proxy)', async () => {
+    const server = createHttpServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ error: { code: 'not_ready', message: 'shutting down', details: null } }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    try {
+      const err = await new ClusterClient({ url: `http://127.0.0.1:${port}` })
+        .health()
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(ClusterError);
+      expect(err).toMatchObject({ status: 503, code: 'not_ready', message: 'shutting down' });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 

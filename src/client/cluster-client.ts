@@ -1,5 +1,10 @@
 import { mkdir, unlink } from 'node:fs/promises';
-import { ClusterError, ClusterTimeoutError, GatewayUnreachableError } from './errors.js';
+import {
+  ClusterError,
+  ClusterTimeoutError,
+  errorFromResponse,
+  GatewayUnreachableError,
+} from './errors.js';
 import { GatewayHttp, type HttpRequest } from './gateway-http.js';
 import { type SavedOutput, safeOutputName, writeNewFile } from './output-files.js';
 import { sseMessages } from './sse.js';
@@ -11,6 +16,7 @@ import {
   type ClusterEvent,
   type ConnectionTestResult,
   type CreatedApiKey,
+  type ErrorBody,
   FINISHED_JOB_STATUSES,
   type GatewayHealth,
   type ImportSummary,
@@ -224,7 +230,14 @@ export class ClusterClient {
    * (await client.health()).status; // 'healthy' | 'degraded'
    */
   async health(): Promise<GatewayHealth> {
-    return this.#get<GatewayHealth>('/health', { okStatuses: [503] });
+    const { status, body } = await this.#http.json<GatewayHealth | ErrorBody>('/health', {
+      okStatuses: [503],
+    });
+    // A 503 that is not the health document (a proxy, a gateway shutting down) is an error.
+    if ('error' in body || typeof body.status !== 'string') {
+      throw errorFromResponse(status, body, '');
+    }
+    return body;
   }
 
   // ---- instances -----------------------------------------------------------------------------

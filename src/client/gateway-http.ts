@@ -118,8 +118,8 @@ export class GatewayHttp {
     const { response, done, stopTimer } = await this.#send(path, req, accept);
     // The caller's signal keeps aborting the body; only the timeout ends here.
     stopTimer();
-    if (!response.ok) done();
     if (!response.ok) {
+      done();
       const text = await this.#read(response, req.signal).catch(() => '');
       let body: unknown;
       try {
@@ -129,7 +129,15 @@ export class GatewayHttp {
       }
       throw errorFromResponse(response.status, body, text);
     }
-    return response;
+    if (!response.body || !req.signal) return response;
+    // Forget the caller's signal once the body is over (a long-lived signal must not collect
+    // one listener per stream).
+    const release = new TransformStream<Uint8Array, Uint8Array>({ flush: done });
+    return new Response(response.body.pipeThrough(release), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   }
 
   async #read(response: Response, signal: AbortSignal | undefined): Promise<string> {
