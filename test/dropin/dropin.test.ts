@@ -540,6 +540,16 @@ describe('drop-in: validation answers in ComfyUI shapes', () => {
       const r = await call(base, method, route, body);
       expect([r.type, r.text], `${method} ${route}`).toEqual(['application/octet-stream', '']);
     }
+    // A body that is not JSON counts as no body on /interrupt (ComfyUI: a global interrupt).
+    const lenient = await call(base, 'POST', '/interrupt?clientId=nobody-here', undefined, {
+      raw: '{not json',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect([lenient.status, lenient.type, lenient.text]).toEqual([
+      200,
+      'application/octet-stream',
+      '',
+    ]);
     // A plain GET of the socket path: ComfyUI's 400 (no Upgrade header).
     const ws = await call(base, 'GET', '/ws');
     expect(ws.status).toBe(400);

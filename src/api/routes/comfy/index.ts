@@ -471,7 +471,9 @@ export async function comfyRoutes(
 
   // ---- interrupt, free --------------------------------------------------------------------
 
-  route('POST', '/interrupt', async (request, reply) => {
+  // As ComfyUI, a body that is not JSON counts as no body (a global interrupt): the route gets
+  // its own lenient parsers.
+  const interrupt = async (request: FastifyRequest, reply: FastifyReply) => {
     const body = request.body;
     const caller = callerOf(request, body);
     const id = isObject(body) && typeof body.prompt_id === 'string' ? body.prompt_id : null;
@@ -484,6 +486,20 @@ export async function comfyRoutes(
       }
     }
     return bare(reply, 200);
+  };
+  await app.register(async (lenient) => {
+    const types = ['application/json', 'text/plain', 'application/x-www-form-urlencoded'];
+    lenient.removeContentTypeParser(types);
+    lenient.addContentTypeParser(types, { parseAs: 'string' }, (_request, body, done) => {
+      try {
+        done(null, JSON.parse(typeof body === 'string' ? body : body.toString('utf8')));
+      } catch {
+        done(null, undefined);
+      }
+    });
+    for (const url of ['/interrupt', '/api/interrupt']) {
+      lenient.route({ method: 'POST', url, config: { ...access }, handler: interrupt });
+    }
   });
 
   // The gateway holds no models: the flags go to every answering instance (as ComfyUI, the
