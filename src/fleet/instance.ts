@@ -1,4 +1,4 @@
-import { type Static, Type } from 'typebox';
+import { type Static, type TSchema, Type } from 'typebox';
 
 /**
  * The instance model. These TypeBox schemas are the single source of the fields, their types,
@@ -138,10 +138,23 @@ export const InstanceCreateSchema = Type.Object(
 );
 export type InstanceCreate = Static<typeof InstanceCreateSchema>;
 
-/** A partial update. `auth: null` removes the credentials. `id` and `source` cannot change. */
+/** The same field schemas without their defaults. */
+function withoutDefaults<T extends Record<string, TSchema>>(properties: T): T {
+  const stripped: Record<string, TSchema> = {};
+  for (const [key, schema] of Object.entries(properties)) {
+    const { default: _default, ...rest } = schema as TSchema & { default?: unknown };
+    stripped[key] = rest as TSchema;
+  }
+  return stripped as T;
+}
+
+/**
+ * A partial update. `auth: null` removes the credentials. `id` and `source` cannot change.
+ * No defaults: validation fills them in, and a field the patch leaves out must keep its value.
+ */
 export const InstanceUpdateSchema = Type.Object(
   {
-    ...Type.Partial(Type.Object({ name, host, ...settable })).properties,
+    ...Type.Partial(Type.Object(withoutDefaults({ name, host, ...settable }))).properties,
     auth: Type.Optional(Type.Union([InstanceAuthSchema, Type.Null()])),
   },
   { additionalProperties: false },

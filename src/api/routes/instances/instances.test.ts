@@ -137,7 +137,13 @@ describe('instances API', () => {
       payload: { tags: ['sdxl', 'flux'], priority: 2 },
     });
     expect(patched.statusCode).toBe(200);
-    expect(JSON.parse(patched.body)).toMatchObject({ tags: ['sdxl', 'flux'], priority: 2 });
+    // Fields the patch leaves out keep their values (not reset to the schema's defaults).
+    expect(JSON.parse(patched.body)).toMatchObject({
+      tags: ['sdxl', 'flux'],
+      priority: 2,
+      port,
+      enabled: false,
+    });
     const fixed = await h.app.inject({
       method: 'PATCH',
       url: `/api/v1/instances/${item.id}`,
