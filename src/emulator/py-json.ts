@@ -58,6 +58,8 @@ export function pyString(s: string): string {
 
 /** A float as Python's json.dumps writes it: repr digits, and NaN / Infinity literals. */
 export function pyFloatRepr(x: number): string {
+  // Whole numbers below 1e16 print as their digits plus ".0" (the common 0.0 / 1.0 of progress).
+  if (Number.isInteger(x) && x !== 0 && x < 1e16 && x > -1e16) return `${x}.0`;
   if (Number.isNaN(x)) return 'NaN';
   if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
   return pythonFloatRepr(x);

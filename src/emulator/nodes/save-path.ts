@@ -75,9 +75,22 @@ function pyInt(s: string): number | undefined {
   return /^\s*[+-]?\d+\s*$/.test(s) ? Number.parseInt(s.trim(), 10) : undefined;
 }
 
+/** A resolved prefix: its folder, file stem and counter key. */
+interface Place {
+  folder: string;
+  filename: string;
+  subfolder: string;
+  prefixLen: number;
+  key: string;
+}
+
+/** Bound on remembered prefixes (prompts may use a fresh prefix each). */
+const MAX_PLACES = 1000;
+
 /** Keeps SaveImage counters of one emulated instance. */
 export class SavePathAllocator {
   private readonly next = new Map<string, number>();
+  private readonly places = new Map<string, Place>();
 
   /**
    * Resolves a prefix for `count` files of `ext` and reserves their counters.
@@ -147,10 +160,36 @@ export class SavePathAllocator {
     now: Date,
     mode: 'check' | 'trust' | 'rescan',
   ): SaveTarget {
+    const place = filenamePrefix.includes('%')
+      ? this.place(baseDir, expandVars(filenamePrefix, width, height, now))
+      : this.placeOf(baseDir, filenamePrefix);
+    const { folder, filename, subfolder, key, prefixLen } = place;
+    let counter = this.next.get(key);
+    if (
+      counter === undefined ||
+      mode === 'rescan' ||
+      (mode === 'check' && existsSync(this.file(place, counter, ext)))
+    ) {
+      counter = this.scan(folder, filename, prefixLen);
+    }
+    this.next.set(key, counter + count);
+    return { folder, filename, subfolder, counter };
+  }
+
+  /** Where a variable-free prefix leads, resolved once per (base, prefix). */
+  private placeOf(baseDir: string, prefix: string): Place {
+    const cacheKey = `${baseDir}\u0000${prefix}`;
+    let place = this.places.get(cacheKey);
+    if (place === undefined) {
+      place = this.place(baseDir, prefix);
+      if (this.places.size >= MAX_PLACES) this.places.clear();
+      this.places.set(cacheKey, place);
+    }
+    return place;
+  }
+
+  private place(baseDir: string, prefix: string): Place {
     const base = path.resolve(baseDir);
-    const prefix = filenamePrefix.includes('%')
-      ? expandVars(filenamePrefix, width, height, now)
-      : filenamePrefix;
     const norm = normpath(prefix);
     const subfolder = dirname(norm);
     const filename = basename(norm);
@@ -162,22 +201,21 @@ export class SavePathAllocator {
         `**** ERROR: Saving image outside the output folder is not allowed.\n full_output_folder: ${folder}\n         output_dir: ${base}\n         commonpath: ${common}`,
       );
     }
-    const key = `${folder}\u0000${filename}\u0000${basename(prefix).length}`;
-    let counter = this.next.get(key);
-    const file = (c: number) =>
-      path.join(
-        folder,
-        `${filename.replaceAll('%batch_num%', '0')}_${String(c).padStart(5, '0')}_.${ext}`,
-      );
-    if (
-      counter === undefined ||
-      mode === 'rescan' ||
-      (mode === 'check' && existsSync(file(counter)))
-    ) {
-      counter = this.scan(folder, filename, basename(prefix).length);
-    }
-    this.next.set(key, counter + count);
-    return { folder, filename, subfolder, counter };
+    const prefixLen = basename(prefix).length;
+    return {
+      folder,
+      filename,
+      subfolder,
+      prefixLen,
+      key: `${folder}\u0000${filename}\u0000${prefixLen}`,
+    };
+  }
+
+  private file(place: Place, counter: number, ext: string): string {
+    return path.join(
+      place.folder,
+      `${place.filename.replaceAll('%batch_num%', '0')}_${String(counter).padStart(5, '0')}_.${ext}`,
+    );
   }
 
   /** Forgets remembered counters (e.g. after the output folder was emptied). */
