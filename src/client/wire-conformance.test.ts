@@ -10,6 +10,7 @@ import { txt2img } from '../scheduler/dispatch/testing/workflows.js';
 import {
   AcceptedSchema,
   ApiKeyViewSchema,
+  ClusterEventSchema,
   ConnectionTestResultSchema,
   CreatedApiKeySchema,
   ErrorBodySchema,
@@ -19,6 +20,7 @@ import {
   InstanceViewSchema,
   JobEventSchema,
   JobListSchema,
+  JobOutputSchema,
   JobViewSchema,
   TemplateViewSchema,
 } from './schemas.js';
@@ -218,6 +220,40 @@ describe('wire conformance (live gateway)', () => {
       gw.emulators[0]?.setSpeed(Number.POSITIVE_INFINITY);
       gw.emulators[0]?.clearFaults();
     }
+  });
+
+  it('fleet events: envelopes, and the job views job events carry', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${gw.url}/api/v1/events?types=job.*`, {
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    const submitted = await post('/api/v1/jobs', {
+      workflow: {
+        '1': { class_type: 'EmptyImage', inputs: { width: 8, height: 8, batch_size: 1, color: 1 } },
+        '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'fleet' } },
+      },
+    });
+    const id = submitted.body.job_id as string;
+    const seen: string[] = [];
+    try {
+      for await (const m of sseMessages(res.body as ReadableStream<Uint8Array>)) {
+        const event = JSON.parse(m.data) as { type: string; data: Json };
+        conforms(ClusterEventSchema, event);
+        const job = event.data.job as Json | undefined;
+        if (job?.id !== id) continue;
+        seen.push(event.type);
+        conforms(JobViewSchema, job, JOB_WITHOUT_DETAIL);
+        if (event.type === 'job.completed') {
+          for (const o of event.data.outputs as unknown[]) conforms(JobOutputSchema, o);
+          break;
+        }
+      }
+    } finally {
+      controller.abort();
+    }
+    expect(seen[0]).toBe('job.created');
+    expect(seen.at(-1)).toBe('job.completed');
   });
 
   it('templates and API keys', async () => {
