@@ -3,7 +3,7 @@
  * cancel, retry, and each job's event stream (SSE with `Last-Event-ID` replay). Users see and
  * act on their own jobs (owner = their key id); admins on all.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -45,6 +45,8 @@ export interface JobsRoutesOptions {
 }
 
 const tags = ['jobs'];
+/** Outputs up to this size are answered from one read instead of a file stream. */
+const SMALL_OUTPUT_BYTES = 256 * 1024;
 const security = [{ bearerAuth: [] }];
 const userAccess = { access: 'user' } as const;
 
@@ -303,6 +305,17 @@ export async function jobsRoutes(
           .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
           .header('content-length', range.end - range.start + 1);
         return reply.send(createReadStream(file, { start: range.start, end: range.end }) as never);
+      }
+      if (size <= SMALL_OUTPUT_BYTES) {
+        // Just written, so in the page cache: one read costs less than a stream's thread-pool
+        // round trips (open, read, read, close). A file gone meanwhile is a 404 like above.
+        let bytes: Buffer;
+        try {
+          bytes = readFileSync(file);
+        } catch {
+          throw new ApiError('not_found', `the file of output ${output.index} is gone (retention)`);
+        }
+        return reply.header('content-length', bytes.length).send(bytes as never);
       }
       reply.header('content-length', size);
       return reply.send(createReadStream(file) as never);
