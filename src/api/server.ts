@@ -210,10 +210,12 @@ async function startLocal(
     );
   }
   for (const f of failed) logger.error({ instance: f.name }, `managed instance failed: ${f.error}`);
+  // A first health check now rather than at the monitor's next tick; then wait (bounded) for
+  // a verdict on each, so the first jobs find them. A degraded instance still takes work.
+  await Promise.allSettled(running.map((id) => monitor.checkNow(id)));
   const deadline = Date.now() + (local.healthyTimeoutMs ?? 30_000);
-  while (Date.now() < deadline && running.some((id) => monitor.health(id).health !== 'healthy')) {
-    await sleep(50);
-  }
+  const answered = (id: string) => ['healthy', 'degraded'].includes(monitor.health(id).health);
+  while (Date.now() < deadline && !running.every(answered)) await sleep(50);
   for (const id of running) {
     const state = fleet.supervisor.state(id);
     logger.info(

@@ -83,6 +83,10 @@ function describeGpus(local: LocalFleetPlan): string {
           ? 'CPU only'
           : 'none found';
   const count = plan.instances.filter((i) => i.gpuIndex !== null).length;
+  if (count === 0) {
+    const why = local.emulated ? 'emulated' : (detection.reason ?? where);
+    return `no GPU (${why}): one CPU instance`;
+  }
   return `${count} GPU${count === 1 ? '' : 's'} (${where}): ${names.join(', ')}`;
 }
 
