@@ -15,12 +15,16 @@
  *    per job (pixels, PNG encoding) on top of its simulated time, so the nominal bound is not a
  *    bound of these runs: the measured bound adds to every job the least overhead any job of
  *    its kind showed (over all runs) and solves the same relaxation; the simulation of that
- *    calibrated workload is printed beside the real run, to check that they agree.
+ *    calibrated workload is printed beside the real run, to check that they agree. Per run it
+ *    also prints where each instance idled (before its first job, between jobs, after its last)
+ *    and, as a diagnostic only, the makespan ÷ the time the jobs only some instances can run
+ *    took as they ran ÷ those instances' slots. SCHED_POLICIES picks runs, SCHED_TIMINGS=file
+ *    writes the raw timings.
  *
  * npm run bench -- scheduler     (SCHED_SCALE=5 SCHED_JOBS=150 by default; upscale jobs dropped
  * from the emulated part, see main)
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ComfyClient, type HistoryRecord } from '../src/comfy/index.js';
@@ -103,6 +107,68 @@ interface RealRun {
   policy: string;
   t0: number;
   timings: Timing[];
+}
+
+/**
+ * Where an instance was idle in a real run: before its first job, between jobs (the dispatch
+ * path did not keep it fed, or a hold), after its last job until the end (end-of-batch tail).
+ */
+function idleOf(
+  run: RealRun,
+  id: string,
+  end: number,
+): { first: number; between: number; tail: number } {
+  const mine = run.timings.filter((t) => t.instance === id).sort((a, b) => a.start - b.start);
+  if (mine.length === 0) return { first: end - run.t0, between: 0, tail: 0 };
+  let between = 0;
+  for (let k = 1; k < mine.length; k++) {
+    between += Math.max(0, (mine[k] as Timing).start - (mine[k - 1] as Timing).end);
+  }
+  const last = Math.max(...mine.map((t) => t.end));
+  return { first: (mine[0] as Timing).start - run.t0, between, tail: end - last };
+}
+
+/**
+ * A diagnostic, NOT a bound: over every set J of instances, the time the jobs only J can run took
+ * as they ran in this run ÷ J's slots. A makespan near it means the instances that limited the
+ * run were busy with what only they could do; what is left is per-job time (emulator CPU).
+ */
+function asRun(w: Workload, run: RealRun): { ms: number; ids: string[] } {
+  const index = new Map(w.instances.map((inst, i) => [inst.id, i]));
+  const maskOf = new Map<string, number>();
+  for (const job of w.jobs) {
+    let mask = 0;
+    w.instances.forEach((inst, i) => {
+      if (canRun(job.requirements, { id: inst.id, capabilities: inst.capabilities, tags: [] }).ok)
+        mask |= 1 << i;
+    });
+    maskOf.set(job.id, mask);
+  }
+  const sets = new Set<number>([0]);
+  for (const m of new Set(maskOf.values())) for (const u of [...sets]) sets.add(u | m);
+  let best = { ms: 0, ids: [] as string[] };
+  for (const J of sets) {
+    if (J === 0) continue;
+    let busy = 0;
+    for (const t of run.timings) {
+      if (((maskOf.get(t.job.id) ?? 0) & ~J) === 0 && index.has(t.instance))
+        busy += t.end - t.start;
+    }
+    const members = w.instances.filter((_, i) => J & (1 << i));
+    const slots = members.reduce((n, i) => n + Math.max(1, i.max_concurrent), 0);
+    if (slots > 0 && busy / slots > best.ms)
+      best = { ms: busy / slots, ids: members.map((i) => i.id) };
+  }
+  return best;
+}
+
+function idleLine(run: RealRun, ids: string[]): string {
+  const end = Math.max(run.t0, ...run.timings.map((t) => t.end));
+  const parts = ids.map((id) => {
+    const i = idleOf(run, id, end);
+    return `${id} ${s(i.first)} / ${s(i.between)} / ${s(i.tail)}`;
+  });
+  return `    ${run.policy}: idle before first / between jobs / after last: ${parts.join(', ')}`;
 }
 
 /** A row of a table: a simulated or a real run, summarised alike. */
@@ -409,11 +475,16 @@ async function runEmulated(): Promise<void> {
     `\n--- emulated fleet: ${w.jobs.length} jobs (standard seed 1) on ${w.instances.map((i) => `${i.id} (${i.speed}×)`).join(', ')}; time scale ${scale}; real dispatch path\n`,
   );
   const runs: RealRun[] = [];
-  for (const strategy of STRATEGIES) {
+  // SCHED_POLICIES=fastest_completion,least_queue runs only those (names of strategies, or
+  // round_robin_seed / least_queue for the seed baselines).
+  const only = process.env.SCHED_POLICIES?.split(',').map((x) => x.trim());
+  const wanted = (name: string) => only === undefined || only.includes(name);
+  for (const strategy of STRATEGIES.filter(wanted)) {
     runs.push(await runStrategy(w, scale, strategy));
     process.stdout.write(`  ran ${strategy}\n`);
   }
   for (const kind of ['round_robin', 'least_queue'] as const) {
+    if (!wanted(kind === 'round_robin' ? 'round_robin_seed' : kind)) continue;
     runs.push(await runSeedBaseline(w, scale, kind));
     process.stdout.write(`  ran seed baseline ${kind}\n`);
   }
@@ -441,6 +512,31 @@ async function runEmulated(): Promise<void> {
     '  (ratio: ÷ the measured bound; nominal: ÷ the nominal bound; sim: the simulation of the calibrated workload, same policy, ÷ the measured bound)\n',
   );
   process.stdout.write(`  ${verdict(rows, measured.ms).text}\n`);
+  for (const run of runs) {
+    const a = asRun(w, run);
+    const end = Math.max(run.t0, ...run.timings.map((t) => t.end));
+    process.stdout.write(
+      `    ${run.policy}: makespan ÷ as-run work of ${a.ids.join(', ')} (${s(a.ms)}) = ${((end - run.t0) / a.ms).toFixed(3)} (diagnostic, not a bound)\n`,
+    );
+  }
+  for (const run of runs) process.stdout.write(`${idleLine(run, ids)}\n`);
+  const dump = process.env.SCHED_TIMINGS;
+  if (dump) {
+    const data = runs.map((r) => ({
+      policy: r.policy,
+      t0: r.t0,
+      timings: r.timings.map((t) => ({
+        id: t.job.id,
+        kind: t.job.kind,
+        work_ms: t.job.work_ms,
+        instance: t.instance,
+        start: t.start,
+        end: t.end,
+      })),
+    }));
+    await writeFile(dump, JSON.stringify({ scale, runs: data }, null, 1));
+    process.stdout.write(`  timings written to ${dump}\n`);
+  }
 }
 
 export async function main(): Promise<void> {

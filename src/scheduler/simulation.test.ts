@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { canRun } from './capability.js';
+import { lowerBound } from './lower-bound.js';
 import { DEFAULT_STRATEGY } from './scheduler.js';
-import { compareStrategies, type SimReport, simulate } from './simulation.js';
+import { compareStrategies, type SimOptions, type SimReport, simulate } from './simulation.js';
 import { STRATEGIES } from './types.js';
-import { standardWorkload } from './workload.js';
+import { standardWorkload, type Workload } from './workload.js';
 
 const SEEDS = [1, 2, 3, 4, 5];
 
@@ -89,5 +90,28 @@ describe('simulation of the standard workload', () => {
     expect(all.model_loads).toBeLessThanOrEqual(11);
     expect(one.model_loads).toBeGreaterThan(all.model_loads);
     expect(one.makespan_ms).toBeGreaterThan(all.makespan_ms);
+  });
+});
+
+describe('simulation of other mixes', () => {
+  const mixes: { name: string; w: Workload; o?: SimOptions }[] = [
+    {
+      name: 'long jobs',
+      w: standardWorkload({ seed: 3, kind_weights: { 'sdxl-batch4': 30, sd15: 50 } }),
+    },
+    { name: 'arrivals over time', w: standardWorkload({ seed: 4, arrival_window_ms: 300_000 }) },
+    { name: 'one model per instance', w: standardWorkload({ seed: 5 }), o: { model_cache: 1 } },
+    { name: 'per-job overhead', w: { ...standardWorkload({ seed: 6 }), job_overhead_ms: 300 } },
+  ];
+
+  it('keeps the default within 1.05 × the lower bound and ahead of both seed baselines', () => {
+    for (const { name, w, o } of mixes) {
+      const reports = compareStrategies(w, { ...o, lower_bound_ms: lowerBound(w) });
+      const ours = reports.find((r) => r.policy === DEFAULT_STRATEGY);
+      expect(ours?.ratio, name).toBeLessThanOrEqual(1.05);
+      for (const r of reports.filter((x) => x.policy.startsWith('seed'))) {
+        expect(ours?.makespan_ms, `${name} vs ${r.policy}`).toBeLessThan(r.makespan_ms);
+      }
+    }
   });
 });
