@@ -151,6 +151,50 @@ describe('ClusterClient: jobs', () => {
     expect([echoed.width, echoed.height]).toEqual([5, 4]);
   });
 
+  it('sends inline data URLs, stored-input hashes and explicit node bindings', async () => {
+    const bytes = png(3, 2);
+    const load = (name: string) => ({
+      '1': { class_type: 'LoadImage', inputs: { image: name } },
+      '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'inline' } },
+    });
+    const dataUrl = `data:image/png;base64,${Buffer.from(bytes).toString('base64')}`;
+    const inline = await client.run({
+      workflow: load('u.png'),
+      inputs: { 'u.png': { data_url: dataUrl } },
+    });
+    expect(inline.status).toBe('completed');
+    // The bytes are stored under their sha256: a later job names them by hash alone.
+    const byHash = await client.run({
+      workflow: load('h.png'),
+      inputs: { 'h.png': { hash: sha256(bytes) } },
+    });
+    expect(byHash.status).toBe('completed');
+    // Bound to node 1's `image` explicitly, whatever name the workflow had there.
+    const bound = await client.run({
+      workflow: load('placeholder.png'),
+      inputs: { 'b.png': { data: bytes, node: '1', input: 'image' } },
+    });
+    expect(bound.status).toBe('completed');
+    const out = PNG.sync.read(await bytesOf((await client.downloadOutput(bound.id, 0)).stream));
+    expect([out.width, out.height]).toEqual([3, 2]);
+  });
+
+  it('answers a submit with wait once the job is done, or as it is when the wait runs out', async () => {
+    slow(true);
+    const cut = await client.submit(
+      { workflow: txt2img({ steps: 400, size: 512 }) },
+      { wait: true, waitTimeoutS: 1 },
+    );
+    expect(cut.status).toBe('processing');
+    const aborted = new AbortController();
+    const events = client.jobEvents(cut.job_id, { signal: aborted.signal });
+    expect((await events.next()).value).toMatchObject({ type: 'job.created' });
+    aborted.abort();
+    await expect(events.next()).rejects.toMatchObject({ name: 'AbortError' });
+    await client.cancel(cut.job_id);
+    expect((await client.wait(cut.job_id)).status).toBe('cancelled');
+  });
+
   it('refuses an input name with a folder, and a missing local file, before sending', async () => {
     await expect(
       client.submit({ workflow: quick(), inputs: { '../x.png': { data: png(1, 1) } } }),
@@ -246,6 +290,10 @@ describe('ClusterClient: jobs', () => {
     const replay: number[] = [];
     for await (const e of client.jobEvents(job_id)) replay.push(e.id);
     expect(events.map((e) => e.id)).toEqual(replay);
+    const from = replay[2] ?? 0;
+    const later: number[] = [];
+    for await (const e of client.jobEvents(job_id, { lastEventId: from })) later.push(e.id);
+    expect(later).toEqual(replay.filter((id) => id > from));
     expect(events.at(-1)).toMatchObject({ type: 'job.status', data: { status: 'completed' } });
   });
 

@@ -562,6 +562,8 @@ export class ClusterClient {
           throw new ClusterError('invalid_response', 'the event stream has no body');
         for await (const m of sseMessages(response.body)) {
           const e = parseEvent<JobEvent>(m.data);
+          // Buffered events are not handed out after an abort.
+          if (signal?.aborted) throw signal.reason;
           if (!e || typeof e.id !== 'number' || e.id <= last) continue;
           last = e.id;
           fresh++;
@@ -833,6 +835,7 @@ export class ClusterClient {
         if (!response.body)
           throw new ClusterError('invalid_response', 'the event stream has no body');
         for await (const m of sseMessages(response.body)) {
+          if (signal?.aborted) throw signal.reason;
           const e = parseEvent<ClusterEvent>(m.data);
           if (e) yield e;
         }
