@@ -5,6 +5,7 @@ import { fleetEntry } from './fleet-entry.js';
 import { assertInstalled, NotInstalledError } from './installation-status.js';
 import { createLocalSupervisor, type LocalFleetPlan } from './local-fleet.js';
 import type { StatusChange } from './managed-process.js';
+import { isLiveSupervisor, listPidRecords, readPidRecord } from './pid-file.js';
 import { StallEscalation, type StallEscalationOptions } from './stall-escalation.js';
 import type {
   ManagedInstanceState,
@@ -18,7 +19,7 @@ export class ManagedFleetError extends Error {
   override readonly name = 'ManagedFleetError';
   constructor(
     message: string,
-    readonly kind: 'not_installed' | 'config' = 'config',
+    readonly kind: 'not_installed' | 'config' | 'busy' = 'config',
   ) {
     super(message);
   }
@@ -84,6 +85,15 @@ export async function startManagedFleet(options: ManagedFleetOptions): Promise<M
       throw new ManagedFleetError(
         `${error.message}. Install it first: comfy-cluster install --dir ${local.installDir}`,
         'not_installed',
+      );
+    }
+  }
+  for (const name of listPidRecords(local.runDir)) {
+    const record = readPidRecord(local.runDir, name);
+    if (record && isLiveSupervisor(record)) {
+      throw new ManagedFleetError(
+        `another gateway (pid ${record.supervisor_pid}) runs the local instances of ${local.dataDir} (${name}, pid ${record.pid}): stop it first, or use another --data-dir`,
+        'busy',
       );
     }
   }

@@ -396,6 +396,7 @@ export class ManagedProcess extends EventEmitter<ManagedProcessEvents> {
       start_time: processStartTime(pid),
       started_at: new Date().toISOString(),
       supervisor_pid: process.pid,
+      supervisor_start_time: processStartTime(process.pid),
     });
     this.#note(`started pid ${pid}: ${[o.command, ...o.args].join(' ')}`);
     this.#capture(child, 'stdout');

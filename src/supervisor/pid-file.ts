@@ -20,6 +20,8 @@ export interface PidRecord {
   start_time: string | null;
   started_at: string;
   supervisor_pid: number;
+  /** /proc start time of the supervisor (Linux), to tell it from a process that reused its pid. */
+  supervisor_start_time?: string | null;
 }
 
 /** Path of the pid file of instance `name` in `runDir`. */
@@ -58,6 +60,22 @@ export interface LeftoverCleanup {
    * `reused`: the pid now belongs to another program, which was left alone.
    */
   outcome: 'killed' | 'gone' | 'reused';
+}
+
+/**
+ * True when the supervisor (gateway) that wrote the record is another process that still runs:
+ * its instances are not leftovers but someone else's, and must not be ended.
+ *
+ * @example
+ * const owner = readPidRecord(runDir, 'comfyui-gpu0');
+ * if (owner && isLiveSupervisor(owner)) throw new Error(`gateway ${owner.supervisor_pid} runs it`);
+ */
+export function isLiveSupervisor(record: PidRecord): boolean {
+  const pid = record.supervisor_pid;
+  if (!Number.isInteger(pid) || pid === process.pid || !isProcessAlive(pid)) return false;
+  const recorded = record.supervisor_start_time ?? null;
+  const start = processStartTime(pid);
+  return recorded === null || start === null || recorded === start;
 }
 
 /**

@@ -153,6 +153,25 @@ describe('comfy-cluster launch', () => {
     for (const p of pids) expect(alive(p.pid)).toBe(false);
   }, 60_000);
 
+  it('a second launch on the same data dir leaves the running instances alone and exits 1', async () => {
+    const dir = await tempDir();
+    const portStart = await portPair();
+    const args = ['launch', '--emulate', '--gpus', '1', '--port', '0', '--data-dir', dir];
+    const env = { COMFY_CLUSTER_CONFIG: path.join(dir, 'comfyui_instances.json') };
+    const first = run([...args, '--port-start', String(portStart)], env);
+    await waitForOutput(first, /gateway listening on/);
+    const pid = Number(/ready on \S+ \(pid (\d+)/.exec(first.stdout())?.[1]);
+    const second = run([...args, '--port-start', String(portStart + 1)], env);
+    expect(await second.exited).toBe(1);
+    expect(second.stderr()).toContain(
+      `another gateway (pid ${first.child.pid}) runs the local instances`,
+    );
+    expect(alive(pid)).toBe(true);
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    expect(alive(pid)).toBe(false);
+  }, 60_000);
+
   it('without an install: says to run comfy-cluster install and exits 1', async () => {
     const dir = await tempDir();
     const r = run(['launch', '--install-dir', path.join(dir, 'ComfyUI'), '--data-dir', dir]);
