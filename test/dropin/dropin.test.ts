@@ -638,6 +638,70 @@ describe('drop-in: queue, interrupt and cancel are scoped to the client', () => 
     }
   }, 40_000);
 
+  it("POST /queue clear removes the caller's pending prompts only; POST /history clear hides only the caller's view", async () => {
+    for (const e of h.emulators) e.setSpeed(0.02);
+    const slow = (color: number) => {
+      const wf = workflow('slow_blur_chain.json');
+      (wf['1'] as { inputs: Record<string, unknown> }).inputs.color = color;
+      return wf;
+    };
+    try {
+      const [a, b, filler] = [`a-${randomUUID()}`, `b-${randomUUID()}`, `f-${randomUUID()}`];
+      const submit = async (clientId: string, color: number) =>
+        (
+          (await call(base, 'POST', '/prompt', { client_id: clientId, prompt: slow(color) }))
+            .json as { prompt_id: string }
+        ).prompt_id;
+      // Every instance slot (running + prefetched) is taken first, so the rest wait.
+      for (let i = 0; i < 4; i++) await submit(filler, 7100 + i);
+      const mine = [await submit(a, 7200), await submit(a, 7201)];
+      const theirs = [await submit(b, 7300), await submit(b, 7301)];
+      await until(
+        async () => {
+          const q = (await call(base, 'GET', '/queue')).json as { queue_pending: unknown[][] };
+          return q.queue_pending.length === 4;
+        },
+        10_000,
+        'four pending',
+      );
+      const r = await call(base, 'POST', `/queue?clientId=${a}`, { clear: true });
+      expect([r.status, r.text]).toEqual([200, '']);
+      const pending = ((await call(base, 'GET', '/queue')).json as { queue_pending: unknown[][] })
+        .queue_pending;
+      expect(pending.map((x) => x[1]).sort()).toEqual([...theirs].sort());
+      for (const id of mine) expect((await service.get(id))?.status).toBe('cancelled');
+      // A prompt removed before it ran has no history record (as in ComfyUI).
+      expect(await history(mine[0] ?? '')).toBeUndefined();
+    } finally {
+      // Anonymous and without a client id: the single ComfyUI user, who may clear everything.
+      await call(base, 'POST', '/queue', { clear: true });
+      await call(base, 'POST', '/interrupt');
+      for (const e of h.emulators) e.setSpeed(Number.POSITIVE_INFINITY);
+      await until(async () => (await queueRemaining()) === 0, 15_000, 'queue empty');
+      await until(
+        () => h.ids.every((id) => h.monitor.health(id).health === 'healthy'),
+        10_000,
+        'instances healthy again',
+      );
+    }
+
+    const c = `c-${randomUUID()}`;
+    const s = await socket(c);
+    const wf = workflow('empty_save.json');
+    (wf['1'] as { inputs: Record<string, unknown> }).inputs.color = 7400;
+    const id = await run(s, c, wf);
+    expect(
+      Object.keys((await call(base, 'GET', `/history?clientId=${c}`)).json as object),
+    ).toContain(id);
+    await call(base, 'POST', `/history?clientId=${c}`, { clear: true });
+    expect(
+      Object.keys((await call(base, 'GET', `/history?clientId=${c}`)).json as object),
+    ).not.toContain(id);
+    expect(
+      Object.keys((await call(base, 'GET', '/history?clientId=other')).json as object),
+    ).toContain(id);
+  }, 40_000);
+
   it("whenever a status arrives, each of the client's prompts is in /queue or in /history", async () => {
     const clientId = `c-${randomUUID()}`;
     const s = await socket(clientId);

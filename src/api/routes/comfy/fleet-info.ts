@@ -67,14 +67,27 @@ function mergeNode(a: NodeInfo, b: NodeInfo): NodeInfo {
 
 /**
  * What the fleet can run: the union of the usable instances' `/object_info` (combo lists merged,
- * so a model file on any instance validates).
+ * so a model file on any instance validates). With `lastKnown`, when no usable instance has
+ * known capabilities (the whole fleet down or flapping for a moment), the last known ones of the
+ * enabled instances: a prompt is then validated as the fleet was, and waits in the gateway.
  *
  * @example
  * const info = mergedObjectInfo({ registry, monitor }); // { KSampler: {...}, ... }
  */
-export function mergedObjectInfo(fleet: FleetSource): Record<string, NodeInfo> {
+export function mergedObjectInfo(
+  fleet: FleetSource,
+  options: { lastKnown?: boolean } = {},
+): Record<string, NodeInfo> {
+  const usable = usableInstanceIds(fleet).filter((id) => fleet.monitor.capabilities(id));
+  const ids =
+    usable.length === 0 && options.lastKnown === true
+      ? fleet.registry
+          .list()
+          .filter((i) => i.enabled !== false)
+          .map((i) => i.id)
+      : usable;
   const out: Record<string, NodeInfo> = {};
-  for (const id of usableInstanceIds(fleet)) {
+  for (const id of ids) {
     const caps = fleet.monitor.capabilities(id);
     if (!caps) continue;
     for (const [name, info] of Object.entries(caps.node_classes)) {

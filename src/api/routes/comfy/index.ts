@@ -279,7 +279,7 @@ export async function comfyRoutes(
 
     // Files named by upload inputs: the gateway's own folders first, then the instances' lists.
     const files = new Map<string, string>();
-    const nodes = mergedObjectInfo(fleet);
+    const nodes = mergedObjectInfo(fleet, { lastKnown: true });
     let v: ReturnType<typeof validateApiPrompt>;
     try {
       v = validateApiPrompt(body.prompt, {
