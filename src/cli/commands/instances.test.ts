@@ -74,11 +74,15 @@ describe('comfy-cluster instances', { timeout: 90_000 }, () => {
       new RegExp(`extra \\*\\s+${extra.url.replace(/\./g, '\\.')}\\s+remote`),
     );
 
-    const [tested, nothing, unknown] = await Promise.all([
+    const [tested, nothing, unknown, logs] = await Promise.all([
       cli('instances', 'test', 'extra'),
       cli('instances', 'edit', 'extra'),
       cli('instances', 'pause', 'nope'),
+      cli('instances', 'logs', 'extra', '--lines', '5'),
     ]);
+    // Only managed instances have captured output.
+    expect(logs.code).toBe(1);
+    expect(logs.stderr).toMatch(/^comfy-cluster instances logs: instance 'extra' is remote/);
     expect(tested.code).toBe(0);
     expect(tested.stdout).toMatch(/^ok: ComfyUI 0\.8\.0 · .* · \d+ ms\n$/);
     expect(nothing.code).toBe(2);
