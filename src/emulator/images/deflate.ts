@@ -7,6 +7,11 @@
  * The reuse goes through the stream's native handle (`_handle.writeSync`, `_writeState`), which
  * Node does not document. The fast path is therefore checked once against `deflateSync` and used
  * only when it gives identical bytes; any surprise later falls back to `deflateSync` for good.
+ *
+ * deflateReset does not clear the sliding window, and the match search may look up to 258 bytes
+ * past the end of the input, where a fresh stream has zeros. So after each input the stream
+ * compresses as many zero bytes, which puts the window back to all zeros: the next input then
+ * finds exactly what a fresh stream would. Inputs stay within half the window (no sliding).
  */
 import { constants, Deflate, deflateSync } from 'node:zlib';
 
@@ -25,6 +30,8 @@ interface NativeHandle {
 
 interface Engine {
   handle: NativeHandle;
+  /** Zeros for restoring the window; grows with the largest input. */
+  zeros: Buffer;
   /** [avail_out, avail_in] after the last writeSync. */
   state: Uint32Array;
   /** Keeps the stream object (and so its native handle) alive. */
@@ -48,11 +55,17 @@ function createEngine(level: number, memLevel: number): Engine | null {
     ) {
       return null;
     }
-    const engine: Engine = { handle: handle as NativeHandle, state, stream };
-    // Self-check on a sample with matches and literals: the fast path must give deflateSync's bytes.
-    const sample = Buffer.alloc(600);
-    for (let i = 0; i < sample.length; i++) sample[i] = (i * 7) % 251 < 40 ? 0 : (i * 13) & 0xff;
-    for (let round = 0; round < 2; round++) {
+    const engine: Engine = {
+      handle: handle as NativeHandle,
+      state,
+      stream,
+      zeros: Buffer.alloc(0),
+    };
+    // Self-check: repetitive inputs of falling sizes, each right after a larger one, must give
+    // deflateSync's bytes.
+    for (const size of [3000, 700, 699, 64, 1]) {
+      const sample = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) sample[i] = (i * 7) % 23 < 9 ? 200 : (i % 5) * 3;
       const fast = run(engine, sample);
       if (fast === undefined || !fast.equals(deflateSync(sample, { level, memLevel }))) return null;
     }
@@ -62,21 +75,35 @@ function createEngine(level: number, memLevel: number): Engine | null {
   }
 }
 
-function run(engine: Engine, input: Uint8Array): Buffer | undefined {
-  // zlib's compressBound plus room for the header and trailer.
-  const capacity = input.length + (input.length >>> 12) + (input.length >>> 14) + 64;
-  const out = Buffer.allocUnsafe(capacity);
+/** Compresses `input` from a reset stream; undefined when the stream did not end. */
+function compress(engine: Engine, input: Uint8Array, out: Buffer): number | undefined {
   engine.handle.reset();
-  engine.handle.writeSync(constants.Z_FINISH, input, 0, input.length, out, 0, capacity);
+  engine.handle.writeSync(constants.Z_FINISH, input, 0, input.length, out, 0, out.length);
   const availOut = engine.state[0] ?? 0;
   const availIn = engine.state[1] ?? 1;
   // With Z_FINISH, all input taken and room left over means the stream ended (Z_STREAM_END).
   if (availIn !== 0 || availOut === 0) return undefined;
-  return out.subarray(0, capacity - availOut);
+  return out.length - availOut;
 }
 
-/** Inputs up to this size go through a reused stream; larger ones gain nothing from it. */
-const MAX_FAST_INPUT = 256 * 1024;
+function run(engine: Engine, input: Uint8Array): Buffer | undefined {
+  // zlib's compressBound plus room for the header and trailer.
+  const capacity = input.length + (input.length >>> 12) + (input.length >>> 14) + 64;
+  const out = Buffer.allocUnsafe(capacity);
+  const length = compress(engine, input, out);
+  if (length === undefined) return undefined;
+  // Back to an all-zero window (see the top of this file); the output is thrown away.
+  if (engine.zeros.length < input.length) engine.zeros = Buffer.alloc(input.length);
+  const zeros = engine.zeros.subarray(0, input.length);
+  if (compress(engine, zeros, scratch) === undefined) return undefined;
+  return out.subarray(0, length);
+}
+
+/** Output room for compressing zeros (about 1 byte per 258 in, at most 32 KiB in). */
+const scratch = Buffer.alloc(1024);
+
+/** Inputs up to this size go through a reused stream: half the window, so it never slides. */
+const MAX_FAST_INPUT = 32 * 1024;
 
 /**
  * zlib-format deflate of `input`, byte-identical to `deflateSync(input, { level, memLevel })`.

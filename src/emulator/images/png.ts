@@ -78,74 +78,77 @@ function writeTextChunk(out: Buffer, offset: number, text: TextChunk): number {
   return sealChunk(out, offset, text.type, text.length);
 }
 
-function distance(v: number): number {
-  return v < 128 ? v : 256 - v;
+/** The PNG filters Pillow tries, in its order (the first strictly smaller sum wins). */
+const FILTER_NONE = 0;
+const FILTER_SUB = 1;
+const FILTER_UP = 2;
+const FILTER_PAETH = 4;
+const CANDIDATES = [FILTER_UP, FILTER_SUB, FILTER_PAETH] as const;
+
+/** Byte `i` of a row under a filter (`prev` is null for the first row, read as zeros). */
+function filtered(
+  type: number,
+  d: Uint8Array,
+  start: number,
+  prevStart: number,
+  i: number,
+  bpp: number,
+): number {
+  const x = d[start + i] as number;
+  if (type === FILTER_NONE) return x;
+  const b = prevStart < 0 ? 0 : (d[prevStart + i] as number);
+  if (type === FILTER_UP) return (x - b) & 0xff;
+  const a = i >= bpp ? (d[start + i - bpp] as number) : 0;
+  if (type === FILTER_SUB) return (x - a) & 0xff;
+  const c = i >= bpp && prevStart >= 0 ? (d[prevStart + i - bpp] as number) : 0;
+  const pa = Math.abs(b - c);
+  const pb = Math.abs(a - c);
+  const pc = Math.abs(a + b - 2 * c);
+  const pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+  return (x - pred) & 0xff;
+}
+
+/** Sum of |byte| (as signed) of a row under a filter: Pillow's choice criterion. */
+function filterSum(
+  type: number,
+  d: Uint8Array,
+  start: number,
+  prevStart: number,
+  stride: number,
+  bpp: number,
+): number {
+  let sum = 0;
+  for (let i = 0; i < stride; i++) {
+    const v = filtered(type, d, start, prevStart, i, bpp);
+    sum += v < 128 ? v : 256 - v;
+  }
+  return sum;
 }
 
 /** Filters all rows the way Pillow's ZIP encoder does (adaptive, without the "average" filter). */
 function filterRows(p: Pixels): Uint8Array {
   const bpp = p.channels;
   const stride = p.width * bpp;
+  const d = p.data;
   const out = new Uint8Array((stride + 1) * p.height);
-  const up = new Uint8Array(stride);
-  const sub = new Uint8Array(stride);
-  const paeth = new Uint8Array(stride);
-  const zero = new Uint8Array(stride);
   for (let y = 0; y < p.height; y++) {
-    const row = p.data.subarray(y * stride, (y + 1) * stride);
-    const prev = y > 0 ? p.data.subarray((y - 1) * stride, y * stride) : zero;
-    let best: Uint8Array = row;
-    let type = 0;
-    let sum = 0;
-    for (let i = 0; i < stride; i++) sum += distance(row[i] ?? 0);
-    if (sum > 0) {
-      let s = 0;
-      for (let i = 0; i < stride; i++) {
-        const v = ((row[i] ?? 0) - (prev[i] ?? 0)) & 0xff;
-        up[i] = v;
-        s += distance(v);
-      }
+    const start = y * stride;
+    const prevStart = y > 0 ? start - stride : -1;
+    let type = FILTER_NONE;
+    let sum = filterSum(FILTER_NONE, d, start, prevStart, stride, bpp);
+    for (const candidate of CANDIDATES) {
+      if (sum <= 0) break;
+      const s = filterSum(candidate, d, start, prevStart, stride, bpp);
       if (s < sum) {
-        best = up;
-        type = 2;
+        type = candidate;
         sum = s;
-      }
-    }
-    if (sum > 0) {
-      let s = 0;
-      for (let i = 0; i < stride; i++) {
-        const v = ((row[i] ?? 0) - (i >= bpp ? (row[i - bpp] ?? 0) : 0)) & 0xff;
-        sub[i] = v;
-        s += distance(v);
-      }
-      if (s < sum) {
-        best = sub;
-        type = 1;
-        sum = s;
-      }
-    }
-    if (sum > 0) {
-      let s = 0;
-      for (let i = 0; i < stride; i++) {
-        const a = i >= bpp ? (row[i - bpp] ?? 0) : 0;
-        const b = prev[i] ?? 0;
-        const c = i >= bpp ? (prev[i - bpp] ?? 0) : 0;
-        const pa = Math.abs(b - c);
-        const pb = Math.abs(a - c);
-        const pc = Math.abs(a + b - 2 * c);
-        const pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-        const v = ((row[i] ?? 0) - pred) & 0xff;
-        paeth[i] = v;
-        s += distance(v);
-      }
-      if (s < sum) {
-        best = paeth;
-        type = 4;
       }
     }
     const o = y * (stride + 1);
     out[o] = type;
-    out.set(best, o + 1);
+    if (type === FILTER_NONE) out.set(d.subarray(start, start + stride), o + 1);
+    else
+      for (let i = 0; i < stride; i++) out[o + 1 + i] = filtered(type, d, start, prevStart, i, bpp);
   }
   return out;
 }

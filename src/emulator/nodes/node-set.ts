@@ -3,7 +3,8 @@
  * at other classes' declared input types (PNG metadata prints FLOAT inputs as `2.0`, like Python).
  */
 import type { ApiPrompt } from '../../comfy/protocol.js';
-import { PyFloat, pyJsonDumps } from '../../comfy/python-format.js';
+import { PyFloat } from '../../comfy/python-format.js';
+import { dumpsJson, promptMetadataJson } from './metadata-json.js';
 import type { SavePathAllocator } from './save-path.js';
 import type { NodeContext, NodeEnvironment } from './types.js';
 
@@ -48,12 +49,13 @@ export function promptForMetadata(
  * encodePng(pixels, { text: pngMetadata(ctx, shared) });
  */
 export function pngMetadata(ctx: NodeContext, shared: NodeSetContext): Array<[string, string]> {
+  // promptMetadataJson is pyJsonDumps(promptForMetadata(...)) in one pass.
   const text: Array<[string, string]> = [
-    ['prompt', pyJsonDumps(promptForMetadata(ctx.prompt, shared, ctx))],
+    ['prompt', promptMetadataJson(ctx.prompt, (classType) => shared.floatInputs(classType, ctx))],
   ];
   const extra = ctx.extraData.extra_pnginfo;
   if (extra !== null && typeof extra === 'object' && !Array.isArray(extra)) {
-    for (const [key, value] of Object.entries(extra)) text.push([key, pyJsonDumps(value)]);
+    for (const [key, value] of Object.entries(extra)) text.push([key, dumpsJson(value)]);
   }
   return text;
 }
