@@ -163,7 +163,12 @@ function parseEvent<T>(data: string): T | undefined {
   }
 }
 
-/** True for the event after which a job's stream ends: its status became final. */
+/**
+ * True for the event after which a job's stream ends: its status became final.
+ *
+ * @example
+ * isTerminalJobEvent({ id: 9, type: 'job.status', time: '', data: { job_id: 'j', status: 'failed' } }); // true
+ */
 export function isTerminalJobEvent(e: JobEvent): boolean {
   return (
     e.type === 'job.status' && typeof e.data.status === 'string' && FINISHED.includes(e.data.status)
@@ -537,7 +542,7 @@ export class ClusterClient {
     const { signal } = opts;
     let last = opts.lastEventId ?? 0;
     let failures = 0;
-    let quietEnds = 0;
+    let stalls = 0;
     for (;;) {
       let response: Response;
       try {
@@ -575,13 +580,25 @@ export class ClusterClient {
         if (err instanceof ClusterError && !isTransient(err)) throw err;
         dropped = true;
       }
-      if (!dropped && fresh === 0) {
-        // The gateway ended the stream with nothing new: finished (a log without a final event)?
-        quietEnds++;
-        const job = await this.getJob(id, signal ? { signal } : {});
-        if (FINISHED.includes(job.status) || quietEnds > MAX_RECONNECTS) return;
-      } else quietEnds = 0;
-      await delay(dropped ? reconnectDelay(1) : 0, signal);
+      if (fresh > 0) stalls = 0;
+      else {
+        // Nothing new on this connection. A stream the gateway ended cleanly: is the job finished
+        // (a log without a final event)? A gateway restarting: keep trying, for a while.
+        if (!dropped) {
+          const job = await this.getJob(id, signal ? { signal } : {}).catch((err: unknown) => {
+            if (isTransient(err)) return undefined;
+            throw err;
+          });
+          if (job && FINISHED.includes(job.status)) return;
+        }
+        if (++stalls > MAX_RECONNECTS) {
+          throw new ClusterError(
+            'events_unavailable',
+            `the event stream of job ${id} keeps ending without news (${stalls} times); the job may still run`,
+          );
+        }
+      }
+      await delay(reconnectDelay(Math.max(1, stalls)), signal);
     }
   }
 
@@ -814,6 +831,7 @@ export class ClusterClient {
   ): AsyncGenerator<ClusterEvent> {
     const { signal } = opts;
     let failures = 0;
+    let stalls = 0;
     for (;;) {
       let response: Response;
       try {
@@ -831,19 +849,25 @@ export class ClusterClient {
         continue;
       }
       failures = 0;
+      let got = 0;
       try {
         if (!response.body)
           throw new ClusterError('invalid_response', 'the event stream has no body');
         for await (const m of sseMessages(response.body)) {
           if (signal?.aborted) throw signal.reason;
           const e = parseEvent<ClusterEvent>(m.data);
-          if (e) yield e;
+          if (e) {
+            got++;
+            yield e;
+          }
         }
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         if (err instanceof ClusterError && !isTransient(err)) throw err;
       }
-      await delay(reconnectDelay(1), signal);
+      // A stream ended with nothing in it again and again: back off (up to 5 s).
+      stalls = got > 0 ? 0 : stalls + 1;
+      await delay(reconnectDelay(Math.max(1, stalls)), signal);
     }
   }
 }

@@ -78,7 +78,13 @@ export class ClusterTimeoutError extends ClusterError {
   }
 }
 
-/** The error of a non-2xx answer, from the gateway's `{error: {code, message, details}}` body. */
+/**
+ * The error of a non-2xx answer, from the gateway's `{error: {code, message, details}}` body
+ * (ComfyUI's `{error: {type, message}}` and plain text are read too).
+ *
+ * @example
+ * errorFromResponse(404, { error: { code: 'not_found', message: 'no job x', details: null } }, ''); // ClusterError not_found
+ */
 export function errorFromResponse(status: number, body: unknown, text: string): ClusterError {
   let code = `http_${status}`;
   let message = '';

@@ -36,7 +36,12 @@ export interface GatewayHttpOptions {
   userAgent: string;
 }
 
-/** The path with its query string. */
+/**
+ * The path with its query string.
+ *
+ * @example
+ * withQuery('/api/v1/jobs', { status: ['failed', 'cancelled'], limit: 10, cursor: null }); // '/api/v1/jobs?status=failed%2Ccancelled&limit=10'
+ */
 export function withQuery(path: string, query: Query | undefined): string {
   if (!query) return path;
   const params = new URLSearchParams();
