@@ -85,9 +85,16 @@ describe('drop-in: client prompt_id across a restart', () => {
     >;
     expect(Object.keys(before)).toEqual([mine]);
 
+    // This client removes it from its own view of the history; that survives the restart too.
+    await call(gateway.url, 'POST', `/history?clientId=${clientId}`, { delete: [mine] });
+
     await s.close();
     await gateway.close();
     gateway = await start();
+
+    expect((await call(gateway.url, 'GET', `/history/${mine}?clientId=${clientId}`)).json).toEqual(
+      {},
+    );
 
     const after = await call(gateway.url, 'GET', `/history/${mine}`);
     expect(after.status).toBe(200);

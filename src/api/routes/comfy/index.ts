@@ -35,6 +35,7 @@ import {
 } from './comfy-shapes.js';
 import { ComfyFileFolders, folderType, splitAnnotation } from './file-folders.js';
 import { mergedModels, mergedObjectInfo, systemStats, usableInstanceIds } from './fleet-info.js';
+import { HistoryViews } from './history-views.js';
 import { applyMask } from './mask.js';
 import { PromptExtras } from './prompt-extras.js';
 import { serveFile } from './serve-file.js';
@@ -148,9 +149,8 @@ export async function comfyRoutes(
   const folders = new ComfyFileFolders(
     options.filesDir ?? path.join(path.dirname(services.inputStore.root), 'comfy'),
   );
-  /** Per caller, history entries it deleted or cleared (hidden from its view only). */
-  const hidden = new Map<string, Set<string>>();
-  let clearedBefore = new Map<string, number>();
+  /** Per caller, history entries it deleted or cleared (hidden from its view only, durable). */
+  const views = await HistoryViews.open(path.join(folders.root, 'history-views.json'));
   let counter = 0;
 
   const queueRemaining = async (): Promise<number> => {
@@ -228,12 +228,8 @@ export async function comfyRoutes(
     }
     return out;
   };
-  const hiddenFor = (caller: Caller, job: Job): boolean => {
-    const key = caller.keyId ?? caller.clientId ?? '';
-    const before = clearedBefore.get(key);
-    if (before !== undefined && job.created_at <= before) return true;
-    return hidden.get(key)?.has(job.id) ?? false;
-  };
+  const viewKey = (caller: Caller): string => caller.keyId ?? caller.clientId ?? '';
+  const hiddenFor = (caller: Caller, job: Job): boolean => views.hidden(viewKey(caller), job);
 
   // ---- prompt -----------------------------------------------------------------------------
 
@@ -398,7 +394,7 @@ export async function comfyRoutes(
   route('POST', '/queue', async (request, reply) => {
     const body = request.body;
     const caller = callerOf(request, body);
-    if (isObject(body) && body.clear === true) {
+    if (isObject(body) && pyTruthy(body.clear)) {
       for (const job of await listAll(['pending'], 10_000)) {
         if (owns(caller, job)) await service.cancel(job.id);
       }
@@ -454,17 +450,13 @@ export async function comfyRoutes(
   route('POST', '/history', async (request, reply) => {
     const body = request.body;
     const caller = callerOf(request, body);
-    const key = caller.keyId ?? caller.clientId ?? '';
-    if (isObject(body) && body.clear === true) {
-      clearedBefore = new Map(clearedBefore).set(key, Date.now());
-    }
+    const key = viewKey(caller);
+    if (isObject(body) && pyTruthy(body.clear)) await views.clear(key);
     if (isObject(body) && Array.isArray(body.delete)) {
-      let set = hidden.get(key);
-      if (!set) {
-        set = new Set();
-        hidden.set(key, set);
-      }
-      for (const id of body.delete) if (typeof id === 'string') set.add(id);
+      await views.delete(
+        key,
+        body.delete.filter((id): id is string => typeof id === 'string'),
+      );
     }
     return bare(reply, 200);
   });
