@@ -404,13 +404,48 @@ async function runSeedBaseline(
       const queued = await client.queuePrompt({ prompt: job.prompt });
       placed.push({ id: queued.prompt_id, instance: target.id, job });
     }
-    // Wait until every instance's queue is empty.
-    for (const client of fleet.clients.values()) {
-      for (;;) {
-        const q = await client.getQueue();
-        if (q.queue_pending.length === 0 && q.queue_running.length === 0) break;
-        await new Promise((r) => setTimeout(r, 200));
+    // As the seeds' clients do (submit → monitor → fetch → download), and as the gateway does
+    // for our strategies: follow the history and download every output as its job completes,
+    // so both sides spend the same CPU on this machine.
+    const outDir = await mkdtemp(path.join(os.tmpdir(), 'cc-bench-seed-'));
+    try {
+      const pending = new Map<string, Set<string>>();
+      for (const p of placed) {
+        const set = pending.get(p.instance) ?? new Set<string>();
+        set.add(p.id);
+        pending.set(p.instance, set);
       }
+      let n = 0;
+      for (let round = 0; [...pending.values()].some((x) => x.size > 0); round++) {
+        if (round > 50_000) throw new Error('seed baseline: jobs did not finish');
+        for (const [instance, ids] of pending) {
+          if (ids.size === 0) continue;
+          const client = fleet.clients.get(instance);
+          if (!client) continue;
+          const history = await client.getHistory({ maxItems: 64 });
+          for (const [id, record] of Object.entries(history)) {
+            if (!ids.has(id) || record.status?.completed !== true) continue;
+            ids.delete(id);
+            for (const out of Object.values(record.outputs)) {
+              for (const image of out.images ?? []) {
+                const ref = image as { filename?: unknown; subfolder?: unknown; type?: unknown };
+                if (typeof ref.filename !== 'string') continue;
+                await client.downloadToFile(
+                  {
+                    filename: ref.filename,
+                    subfolder: typeof ref.subfolder === 'string' ? ref.subfolder : '',
+                    type: typeof ref.type === 'string' ? ref.type : 'output',
+                  },
+                  path.join(outDir, `${n++}.png`),
+                );
+              }
+            }
+          }
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
     }
     const timings: Timing[] = [];
     for (const p of placed) {
