@@ -58,10 +58,12 @@ export function describeProgress(s: JobProgressState, withPercent = true): strin
       ? word
       : `${word} ${Math.round(s.percent)}%`,
   ];
-  if (s.status === 'processing' && s.node) {
+  // Node and step belong to the run itself (not to uploading, queueing or collecting).
+  const running = s.status === 'processing' && (s.phase == null || s.phase === 'running');
+  if (running && s.node) {
     parts.push(`node ${s.node}${s.nodeClass ? ` ${s.nodeClass}` : ''}`);
   }
-  if (s.status === 'processing' && s.step != null && s.steps != null) {
+  if (running && s.step != null && s.steps != null) {
     parts.push(`step ${s.step}/${s.steps}`);
   }
   if (s.instance) parts.push(`on ${s.instance}`);

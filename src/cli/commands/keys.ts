@@ -1,6 +1,10 @@
 import path from 'node:path';
 import { type Command, Option } from 'commander';
-import type { ApiKeyView, ClusterClient } from '../../client/index.js';
+import {
+  type ApiKeyView,
+  type ClusterClient,
+  GatewayUnreachableError,
+} from '../../client/index.js';
 import {
   API_KEY_ROLES,
   type ApiKeyRecord,
@@ -11,7 +15,7 @@ import {
   openStore,
   STORE_FILE_NAME,
 } from '../../store/index.js';
-import { CliError, ExitCode, fail } from '../cli-error.js';
+import { CliError, describeError, ExitCode, fail } from '../cli-error.js';
 import { printJson } from '../output.js';
 import { example, type RemoteOptions, runRemote, withRemoteOptions } from '../remote-options.js';
 
@@ -121,6 +125,29 @@ async function remoteKeyId(client: ClusterClient, ref: string): Promise<string> 
   return match.id;
 }
 
+/**
+ * Runs a key command through the gateway; an unreachable gateway's message adds that a data dir
+ * can be worked on directly (the first key of a gateway that is not running yet).
+ */
+function runKeysRemote(
+  name: string,
+  opts: CommonOptions,
+  work: (client: ClusterClient, json: boolean) => Promise<void>,
+): Promise<never> {
+  return runRemote(name, opts, async ({ client, json, context }) => {
+    try {
+      await work(client, json);
+    } catch (err) {
+      if (!(err instanceof GatewayUnreachableError)) throw err;
+      throw new CliError(
+        `${describeError(err, context)}; without a gateway, work on its data dir: --data-dir [DIR]`,
+        ExitCode.unreachable,
+      );
+    }
+    return undefined;
+  });
+}
+
 const DATA_DIR_HELP =
   'work on the keys in this data dir directly, not through the gateway (no value: the default, env COMFY_CLUSTER_DATA_DIR); needed for the first key of a gateway that requires one';
 
@@ -169,10 +196,9 @@ export function registerKeysCommand(program: Command): void {
         fail('keys create', new CliError('--name must be 1 to 100 characters', ExitCode.usage));
       }
       if (opts.dataDir === undefined) {
-        return runRemote('keys create', opts, async ({ client, json }) => {
+        return runKeysRemote('keys create', opts, async (client, json) => {
           const name = opts.name?.trim() ?? `cli ${new Date().toISOString().slice(0, 19)}`;
           printCreated(await client.createKey({ name, role: opts.role }), json);
-          return undefined;
         });
       }
       const created = await withKeys('create', opts, (k) =>
@@ -190,9 +216,8 @@ export function registerKeysCommand(program: Command): void {
     .addHelpText('after', example('comfy-cluster keys list', 'comfy-cluster keys list --json'))
     .action(async (opts: CommonOptions) => {
       if (opts.dataDir === undefined) {
-        return runRemote('keys list', opts, async ({ client, json }) => {
+        return runKeysRemote('keys list', opts, async (client, json) => {
           printList(await client.listKeys(), json);
-          return undefined;
         });
       }
       const list = await withKeys('list', opts, (k) => k.list());
@@ -209,9 +234,8 @@ export function registerKeysCommand(program: Command): void {
     .addHelpText('after', example('comfy-cluster keys revoke key_0123456789ab'))
     .action(async (id: string, opts: CommonOptions) => {
       if (opts.dataDir === undefined) {
-        return runRemote('keys revoke', opts, async ({ client, json }) => {
+        return runKeysRemote('keys revoke', opts, async (client, json) => {
           printRevoked(await client.revokeKey(await remoteKeyId(client, id)), json);
-          return undefined;
         });
       }
       const revoked = await withKeys('revoke', opts, (k) => k.revoke(id));
