@@ -111,6 +111,14 @@ function buildInfo(spec: NodeSpec, env: NodeEnvironment): NodeInfo {
   return info as unknown as NodeInfo;
 }
 
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
 /**
  * Turns a spec into a NodeDefinition.
  *
@@ -119,10 +127,21 @@ function buildInfo(spec: NodeSpec, env: NodeEnvironment): NodeInfo {
  *   outputs: [], outputNode: true, run: async () => ({ outputs: [] }) });
  */
 export function defineNode(spec: NodeSpec): EmulatedNodeDefinition {
+  // Validation asks for the info of every class of every prompt: a class whose inputs do not
+  // depend on the environment (files, models) gets it built once, frozen against edits.
+  const isStatic = [...(spec.required ?? []), ...(spec.optional ?? [])].every(
+    ([, decl]) => typeof decl !== 'function',
+  );
+  let staticInfo: NodeInfo | undefined;
   const def: EmulatedNodeDefinition = {
     name: spec.name,
     isOutputNode: spec.outputNode ?? false,
-    info: (env) => buildInfo(spec, env),
+    info: isStatic
+      ? (env) => {
+          staticInfo ??= deepFreeze(buildInfo(spec, env));
+          return staticInfo;
+        }
+      : (env) => buildInfo(spec, env),
     run: (inputs, ctx) => spec.run(inputs, ctx),
     nominalMs: (inputs) => (spec.nominalMs ? spec.nominalMs(inputs) : 0),
   };
