@@ -272,7 +272,7 @@ describe('ClusterClient: jobs', () => {
         return fetch(input, init);
       },
     });
-    const { job_id } = await counting.submit({ workflow: txt2img({ steps: 30, size: 512 }) });
+    const { job_id } = await counting.submit({ workflow: txt2img({ steps: 20, size: 512 }) });
     const events: JobEvent[] = [];
     let dropped = false;
     for await (const e of counting.jobEvents(job_id)) {
