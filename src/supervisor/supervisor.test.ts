@@ -124,6 +124,8 @@ describe('Supervisor', () => {
       host: '127.0.0.1',
       port,
       log: { file: join(dir, 'good.log') },
+      // Its own bound: a loaded machine can take longer than 300 ms to start node.
+      readiness: { timeoutMs: 15_000 },
     });
     const other = await freePort();
     supervisor.addProcess({
