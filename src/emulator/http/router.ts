@@ -71,6 +71,12 @@ export class Router {
   }
 
   resolve(method: string, path: string): Resolution {
+    // Fast path: a registered path and method (no Allow set to collect).
+    const route = this.exact.get(path);
+    const handler = route?.methods.get(method);
+    if (route !== undefined && handler !== undefined) {
+      return { kind: 'route', handler, params: {}, template: route.template };
+    }
     const allowed = new Set<string>();
     const direct = this.match(method, path, false, allowed);
     if (direct !== undefined) return direct;
