@@ -35,12 +35,12 @@ describe('comfy-cluster jobs, templates, config', { timeout: 90_000 }, () => {
     const done = await client.submit({ workflow: workflow(1) });
     const waiting = await client.submit({ workflow: workflow(2) });
     try {
-      const [listed, listedJson, cancelled, badStatus] = await Promise.all([
+      const [listed, listedJson, badStatus] = await Promise.all([
         cli('jobs', 'list', '--status', 'pending'),
         cli('jobs', 'list', '--json', '--limit', '1'),
-        cli('jobs', 'cancel', waiting.job_id),
         cli('jobs', 'list', '--status', 'sleeping'),
       ]);
+      const cancelled = await cli('jobs', 'cancel', waiting.job_id);
       expect(listed.code).toBe(0);
       expect(listed.stdout.split('\n')[0]).toMatch(
         /^ID\s+STATUS\s+PROGRESS\s+INSTANCE\s+TEMPLATE\s+CREATED\s+TIME$/,
