@@ -23,6 +23,10 @@ const program = new Command()
   .configureOutput({
     outputError: (message, write) => write(`comfy-cluster: ${message.trim()} (see --help)\n`),
   })
+  .addHelpText(
+    'after',
+    '\nExamples:\n  comfy-cluster serve --emulate 3\n  comfy-cluster status --url http://127.0.0.1:8190\n  comfy-cluster submit workflow.json --out ./out\n',
+  )
   .exitOverride((err) => {
     // Usage errors exit 2 (help and version exit 0), as documented in the README.
     process.exit(err.exitCode === 0 ? 0 : 2);
