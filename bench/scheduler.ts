@@ -514,14 +514,21 @@ async function runEmulated(): Promise<void> {
   // round_robin_seed / least_queue for the seed baselines).
   const only = process.env.SCHED_POLICIES?.split(',').map((x) => x.trim());
   const wanted = (name: string) => only === undefined || only.includes(name);
-  for (const strategy of STRATEGIES.filter(wanted)) {
-    runs.push(await runStrategy(w, scale, strategy));
-    process.stdout.write(`  ran ${strategy}\n`);
-  }
-  for (const kind of ['round_robin', 'least_queue'] as const) {
-    if (!wanted(kind === 'round_robin' ? 'round_robin_seed' : kind)) continue;
-    runs.push(await runSeedBaseline(w, scale, kind));
-    process.stdout.write(`  ran seed baseline ${kind}\n`);
+  // SCHED_REPEAT=n runs the chosen policies n times in turn (paired runs under similar machine
+  // load: the emulators compete for the same cores as everything else on the machine).
+  const repeat = Math.max(1, Math.floor(Number(process.env.SCHED_REPEAT ?? 1)) || 1);
+  for (let rep = 0; rep < repeat; rep++) {
+    const label = (r: RealRun): RealRun =>
+      rep === 0 ? r : { ...r, policy: `${r.policy} #${rep + 1}` };
+    for (const strategy of STRATEGIES.filter(wanted)) {
+      runs.push(label(await runStrategy(w, scale, strategy)));
+      process.stdout.write(`  ran ${strategy}\n`);
+    }
+    for (const kind of ['round_robin', 'least_queue'] as const) {
+      if (!wanted(kind === 'round_robin' ? 'round_robin_seed' : kind)) continue;
+      runs.push(label(await runSeedBaseline(w, scale, kind)));
+      process.stdout.write(`  ran seed baseline ${kind}\n`);
+    }
   }
   const cal = calibrate(w, scale, runs);
   const measured = lowerBoundDetail(cal);
@@ -537,7 +544,7 @@ async function runEmulated(): Promise<void> {
   process.stdout.write(`${header(ids, ` ${'nominal'.padStart(7)} ${'sim'.padStart(6)}`)}\n`);
   const rows = runs.map((r) => realRow(w, r));
   for (const r of rows) {
-    const sim = sims.get(r.policy);
+    const sim = sims.get(r.policy.replace(/ #\d+$/, ''));
     const extra = ` ${(r.makespan / nominal).toFixed(3).padStart(7)} ${sim ? (sim.makespan_ms / measured.ms).toFixed(3).padStart(6) : '     -'}`;
     process.stdout.write(
       `${line(r, measured.ms, ids, extra)}${r.done < w.jobs.length ? `  (${r.done} done)` : ''}\n`,
