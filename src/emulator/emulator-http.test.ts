@@ -188,6 +188,9 @@ describe('POST /prompt top-level cases', () => {
     expect500(await http(emu.url, 'POST', '/prompt', { body: 'this is not json' }));
     expect500(await http(emu.url, 'POST', '/prompt', { body: '' }));
     expect500(await http(emu.url, 'POST', '/prompt', { body: '5' }));
+    // Not UTF-8, and a UTF-8 BOM before the JSON: both fail to decode/parse in aiohttp.
+    expect500(await http(emu.url, 'POST', '/prompt', { body: Buffer.from([0x7b, 0xff, 0x7d]) }));
+    expect500(await http(emu.url, 'POST', '/prompt', { body: '\ufeff{"prompt": {}}' }));
     const textPlain = await http(emu.url, 'POST', '/prompt', {
       body: JSON.stringify({ prompt: WORKFLOWS.emptySave(5) }),
       headers: { 'Content-Type': 'text/plain' },

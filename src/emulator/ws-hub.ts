@@ -33,6 +33,8 @@ export class WsHub {
     WebSocket,
     { frames: (string | Buffer)[]; binary: boolean[]; size: number }
   >();
+  /** `{"type": "<type>", "data": ` per message type (a handful, sent many times per prompt). */
+  private readonly heads = new Map<string, string>();
   private flushScheduled = false;
   private lastFlush = 0;
   private readonly wss = new WebSocketServer({
@@ -65,7 +67,12 @@ export class WsHub {
 
   /** Sends `{"type": type, "data": dataJson}` to sid (null: every socket). */
   sendJson(type: string, dataJson: string, sid: Sid): void {
-    const text = `{"type": ${pyString(type)}, "data": ${dataJson}}`;
+    let head = this.heads.get(type);
+    if (head === undefined) {
+      head = `{"type": ${pyString(type)}, "data": `;
+      if (this.heads.size < 64) this.heads.set(type, head);
+    }
+    const text = `${head}${dataJson}}`;
     if (sid === null) {
       for (const ws of this.sockets.values()) this.write(ws, text, false);
       return;
