@@ -19,6 +19,11 @@ let uncachable = 0;
 // Prefix of keys that never match (NaN isChanged, missing nodes); JSON keys start with "[".
 const UNCACHABLE = 'nan:';
 
+/** JSON.stringify as an array element writes a value (undefined and the like as null). */
+function json(value: unknown): string {
+  return JSON.stringify(value) ?? 'null';
+}
+
 /**
  * Cache keys for every node of a prompt.
  *
@@ -41,15 +46,18 @@ export function computeCacheKeys(
     visiting.add(id);
     const definition = registry.get(node.class_type);
     const constants: Record<string, JsonValue> = {};
-    const parts: JsonValue[] = [node.class_type];
-    const names = Object.keys(node.inputs ?? {}).sort();
-    const inputParts: JsonValue[] = [];
+    const inputs = node.inputs ?? {};
+    const names = Object.keys(inputs).sort();
+    // The JSON of [[name, value] | [name, "link", key, index], ...], written directly.
+    let inputsJson = '';
     for (const name of names) {
-      const value = node.inputs[name] as JsonValue;
-      if (isLink(value)) inputParts.push([name, 'link', keyOf(value[0]), value[1]]);
-      else {
+      const value = inputs[name] as JsonValue;
+      if (inputsJson !== '') inputsJson += ',';
+      if (isLink(value)) {
+        inputsJson += `[${json(name)},"link",${json(keyOf(value[0]))},${json(value[1])}]`;
+      } else {
         constants[name] = value;
-        inputParts.push([name, value]);
+        inputsJson += `[${json(name)},${json(value)}]`;
       }
     }
     let changed: string | number | boolean = false;
@@ -67,12 +75,10 @@ export function computeCacheKeys(
       keys.set(id, key);
       return key;
     }
-    parts.push(changed);
-    if (definition?.notIdempotent === true) parts.push(id);
-    parts.push(inputParts);
+    // JSON.stringify([class_type, changed, (id,) inputs]), as built before.
+    const text = `[${json(node.class_type)},${json(changed)}${definition?.notIdempotent === true ? `,${json(id)}` : ''},[${inputsJson}]]`;
     // Short keys stay readable and skip hashing; long ones (and every key that embeds them) are
     // hashed so chains of nodes do not build ever longer strings.
-    const text = JSON.stringify(parts);
     const key = text.length <= 1024 ? text : createHash('sha1').update(text).digest('base64');
     keys.set(id, key);
     return key;
