@@ -6,6 +6,11 @@
  * figure is the protocol path's cost: HTTP parsing, validation, queueing, execution bookkeeping,
  * the WebSocket messages of every prompt, history records and the output PNG written to disk.
  * Goal: ≥ 5,000 prompts/s on a 2-core machine, so the emulator never bottlenecks later benchmarks.
+ *
+ * The client shares the machine's cores, so prompts/s moves with whatever else runs; the
+ * emulator's own CPU time per prompt (user + system, from the OS) is the steadier figure to
+ * compare changes by. Run it on an idle machine, and after `npm run build` when dist/ exists:
+ * the bench starts dist/emulator/main.js then, not the sources.
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
