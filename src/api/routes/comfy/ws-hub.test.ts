@@ -152,6 +152,47 @@ describe('ComfyWsHub: progress text (binary type 3)', () => {
   });
 });
 
+describe('ComfyWsHub: ExecutionBlocked', () => {
+  it("forwards a blocked node's execution_error at once (the prompt goes on)", async () => {
+    const peer = await connect('c-blocked', false);
+    const id = '22222222-2222-4333-8444-555555555555';
+    bus.publish('job.status', {
+      job: job({
+        id,
+        metadata: {
+          comfy: { client_id: 'c-blocked', number: 0, extra_data: {}, outputs_to_execute: [] },
+        },
+      }),
+    });
+    await hub.drained();
+    stream.emit({
+      type: 'execution_error',
+      data: {
+        prompt_id: id,
+        node_id: '4',
+        node_type: 'SomeGate',
+        executed: [],
+        exception_message: 'blocked',
+        exception_type: 'ExecutionBlocked',
+        traceback: [],
+        current_inputs: {},
+        current_outputs: [],
+        timestamp: 1,
+      },
+      promptId: id,
+    } as ComfyEvent);
+    await hub.drained();
+    for (let i = 0; i < 500; i++) {
+      if (peer.text.some((m) => (m as { type: string }).type === 'execution_error')) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const err = peer.text.find((m) => (m as { type: string }).type === 'execution_error') as
+      | { data: Record<string, unknown> }
+      | undefined;
+    expect(err?.data).toMatchObject({ prompt_id: id, exception_type: 'ExecutionBlocked' });
+  });
+});
+
 describe('ComfyWsHub: the greeting', () => {
   it('sends status with the sid first, even when the client sends feature_flags at once and the count is slow', async () => {
     countDelayMs = 150;

@@ -456,7 +456,14 @@ export class ComfyWsHub {
         if (e.data.exception_type !== 'ExecutionBlocked') {
           t.lastError = { ...e.data, prompt_id: t.promptId };
           t.messages.push(['execution_error', t.lastError]);
+          return;
         }
+        // A blocked node (the prompt goes on): as ComfyUI, at once, broadcast without a client.
+        this.#toClient(
+          t,
+          { type: 'execution_error', data: { ...e.data, prompt_id: t.promptId } },
+          true,
+        );
         return;
       default:
         return;
