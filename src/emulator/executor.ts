@@ -154,7 +154,13 @@ export class Executor {
     };
     this.current = run;
     const pid = pyString(promptId);
-    this.addMessage(run, 'execution_start', { prompt_id: promptId }, false, `{"prompt_id": ${pid}`);
+    this.addMessage(
+      run,
+      'execution_start',
+      { prompt_id: promptId, timestamp: 0 },
+      false,
+      `{"prompt_id": ${pid}`,
+    );
 
     const prompt = entry.prompt;
     const env = this.deps.env();
@@ -166,7 +172,7 @@ export class Executor {
     this.addMessage(
       run,
       'execution_cached',
-      { nodes: cachedNodes, prompt_id: promptId },
+      { nodes: cachedNodes, prompt_id: promptId, timestamp: 0 },
       false,
       `{"nodes": ${pyJson(cachedNodes)}, "prompt_id": ${pid}`,
     );
@@ -201,7 +207,7 @@ export class Executor {
       this.addMessage(
         run,
         'execution_success',
-        { prompt_id: promptId },
+        { prompt_id: promptId, timestamp: 0 },
         false,
         `{"prompt_id": ${pid}`,
       );
@@ -436,7 +442,13 @@ export class Executor {
       this.addMessage(
         run,
         'execution_interrupted',
-        { prompt_id: promptId, node_id: failure.nodeId, node_type: nodeType, executed },
+        {
+          prompt_id: promptId,
+          node_id: failure.nodeId,
+          node_type: nodeType,
+          executed,
+          timestamp: 0,
+        },
         true,
       );
       return;
@@ -454,6 +466,7 @@ export class Executor {
         traceback: traceback(nodeType, failure.exceptionType),
         current_inputs: failure.currentInputs,
         current_outputs: Object.keys(run.entry.prompt),
+        timestamp: 0,
       },
       false,
     );
@@ -471,7 +484,8 @@ export class Executor {
     broadcast: boolean,
     head?: string,
   ): void {
-    // `data` is always a fresh literal: the timestamp goes last, as in ComfyUI.
+    // `data` is always a fresh literal ending in a `timestamp` placeholder, so the timestamp goes
+    // last, as in ComfyUI, and the object keeps its in-object property slots.
     const timestamp = Date.now();
     data.timestamp = timestamp;
     run.messages.push([event, data]);
