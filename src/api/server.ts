@@ -88,7 +88,7 @@ export function authModeFor(
   if (isLoopback(host) || options.insecure) return 'auto';
   if (options.activeKeys === 0) {
     throw new GatewayStartError(
-      `refusing to listen on ${host} without an API key: create one with \`comfy-cluster keys create --role admin\` (same --data-dir), or pass --insecure to run without authentication`,
+      `refusing to listen on ${host} without an API key: create one with \`comfy-cluster keys create --role admin --data-dir\` (same data dir as the gateway), or pass --insecure to run without authentication`,
       'usage',
     );
   }

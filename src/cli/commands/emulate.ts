@@ -33,6 +33,10 @@ export function registerEmulateCommand(program: Command): void {
     .option('--speed <factor>', 'simulated time is divided by this ("Infinity": instant)', '1')
     .option('--models <spec>', 'model files, e.g. "checkpoints=a.safetensors;loras=x.safetensors"')
     .option('--node-packs <list>', 'custom node packs, comma-separated')
+    .addHelpText(
+      'after',
+      '\nExample:\n  comfy-cluster emulate --instances 3 --port 8188 --speed 10 --models "checkpoints=sd15.safetensors"\n',
+    )
     .action(async (opts: EmulateOptions) => {
       const instances = Number(opts.instances);
       if (!Number.isInteger(instances) || instances < 1) {

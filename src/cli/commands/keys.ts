@@ -92,7 +92,7 @@ function printList(list: ApiKeyView[], json: boolean): void {
     return;
   }
   if (list.length === 0) {
-    process.stdout.write('no API keys yet: comfy-cluster keys create --role admin\n');
+    process.stdout.write('no API keys yet: comfy-cluster keys create --role admin --data-dir\n');
     return;
   }
   const rows = [['ID', 'NAME', 'ROLE', 'PREFIX', 'CREATED', 'LAST USED', 'REVOKED']];

@@ -236,7 +236,7 @@ export function registerServeCommand(program: Command): void {
   addGatewayFlags(command)
     .addHelpText(
       'after',
-      '\nExamples:\n  comfy-cluster serve --emulate 3\n  comfy-cluster serve --instances http://127.0.0.1:8188\n  comfy-cluster serve --local\n  comfy-cluster keys create --role admin && comfy-cluster serve --listen 0.0.0.0\n',
+      '\nExamples:\n  comfy-cluster serve --emulate 3\n  comfy-cluster serve --instances http://127.0.0.1:8188\n  comfy-cluster serve --local\n  comfy-cluster keys create --role admin --data-dir && comfy-cluster serve --listen 0.0.0.0\n',
     )
     .action(async (opts: ServeOptions) => {
       const emulators: { url: string; close(): Promise<void> }[] = [];
