@@ -12,6 +12,7 @@
  * npm run bench -- dispatch      (DISPATCH_JOBS=5000 DISPATCH_INSTANCES=50 DISPATCH_CLIENTS=32)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -103,10 +104,12 @@ export async function main(): Promise<void> {
     await runBatch(gw, 500, 'warm', clients);
 
     const w0 = writes.stats;
+    const h0 = hostsCpuMs(hosts);
     const r = await runBatch(gw, jobs, 'run', clients);
+    const h1 = hostsCpuMs(hosts);
     const w1 = writes.stats;
     process.stdout.write(
-      `sustained: ${jobs} jobs accept → store → place → run → collect in ${(r.totalMs / 1000).toFixed(2)} s = ${Math.round((jobs * 1000) / r.totalMs)} jobs/s (accept alone: ${Math.round((jobs * 1000) / r.acceptMs)} jobs/s); gateway CPU ${(r.cpu * 100).toFixed(0)} % of a core = ${Math.round((r.cpu * r.totalMs * 1000) / jobs)} µs per job; ${((w1.batches - w0.batches) / jobs).toFixed(2)} store transactions per job (${((w1.units - w0.units) / jobs).toFixed(2)} writes grouped); load average now ${loadAvg()}\n`,
+      `sustained: ${jobs} jobs accept → store → place → run → collect in ${(r.totalMs / 1000).toFixed(2)} s = ${Math.round((jobs * 1000) / r.totalMs)} jobs/s (accept alone: ${Math.round((jobs * 1000) / r.acceptMs)} jobs/s); gateway CPU ${(r.cpu * 100).toFixed(0)} % of a core = ${Math.round((r.cpu * r.totalMs * 1000) / jobs)} µs per job; ${((w1.batches - w0.batches) / jobs).toFixed(2)} store transactions per job (${((w1.units - w0.units) / jobs).toFixed(2)} writes grouped); emulator hosts ${h0 === null || h1 === null ? 'n/a' : `${Math.round(((h1 - h0) * 1000) / jobs)} µs`} CPU per job; load average now ${loadAvg()}\n`,
     );
 
     // RSS with a deep queue: every instance paused, jobs accepted and held in the gateway.
@@ -137,6 +140,22 @@ export async function main(): Promise<void> {
     await gw.close();
     await Promise.all(hosts.map((h) => h.stop()));
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** CPU time (ms) the emulator host processes used so far (Linux /proc; null elsewhere). */
+function hostsCpuMs(hosts: Host[]): number | null {
+  try {
+    const tick = 100; // USER_HZ on Linux
+    let ms = 0;
+    for (const h of hosts) {
+      const stat = readFileSync(`/proc/${h.child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ms += ((Number(fields[11]) + Number(fields[12])) * 1000) / tick;
+    }
+    return ms;
+  } catch {
+    return null;
   }
 }
 

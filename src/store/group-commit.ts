@@ -31,7 +31,8 @@ const queues = new WeakMap<object, GroupCommit<never>>();
  *
  * If any unit fails, the batch is rolled back and every unit runs again in a transaction of its
  * own, so one failure never takes the others with it. Units must therefore only touch the
- * database (no side effects outside it) — a rerun is then the same as a first run.
+ * database (no side effects outside it) — a rerun is then the same as a first run — and must not
+ * queue further units and wait for them (that unit would wait for the batch it is part of).
  *
  * PostgreSQL (several connections, row locks) runs each unit in its own transaction.
  *
