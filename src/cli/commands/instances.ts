@@ -171,27 +171,6 @@ function withInstanceFlags(command: Command, adding: boolean): Command {
   return command;
 }
 
-/** The fields of an instance a PATCH may carry, as they are now (credentials excluded). */
-function settableOf(i: InstanceView): InstanceUpdate {
-  return {
-    description: i.description,
-    port: i.port,
-    tls: i.tls,
-    kind: i.kind,
-    gpu_device: i.gpu_device,
-    env_vars: i.env_vars,
-    custom_nodes_path: i.custom_nodes_path,
-    max_concurrent: i.max_concurrent,
-    prefetch: i.prefetch,
-    timeout_ms: i.timeout_ms,
-    priority: i.priority,
-    tags: i.tags,
-    enabled: i.enabled,
-    auto_start: i.auto_start,
-    path_map: i.path_map,
-  };
-}
-
 function address(i: InstanceView): string {
   const host = i.host.includes(':') ? `[${i.host}]` : i.host;
   return `${i.tls ? 'https' : 'http'}://${host}:${i.port}`;
@@ -373,13 +352,9 @@ export function registerInstancesCommand(program: Command): void {
             ExitCode.usage,
           );
         }
-        // Every settable field goes along: the gateway's PATCH schema fills defaults (port 8188,
-        // max_concurrent 1, ...) into fields left out, which would silently reset them.
+        // Only the fields given: a PATCH leaves the others as they are on the gateway.
         const current = await client.getInstance(ref);
-        const updated = await client.updateInstance(current.id, {
-          ...settableOf(current),
-          ...fields,
-        });
+        const updated = await client.updateInstance(current.id, fields);
         if (json) printJson(updated);
         else printLine(`Updated ${updated.name} (${updated.id})`);
         return undefined;
