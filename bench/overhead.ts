@@ -12,15 +12,21 @@
  * (startGateway, SQLite in a temp dir), so its CPU is shared with the client, as on one host.
  * Goal: gateway p50 ≤ 1.10 × direct.
  *
+ * Then the floor of the native path, measured in the same run: direct + the two round trips a
+ * client makes to the gateway (POST, GET output; measured as GET /livez) + one durable output
+ * write as the output store does it (temp file, fsync, rename) of the same PNG. What is above
+ * that is the gateway's own work (validation, store commits, scheduling, bookkeeping).
+ *
  * npm run bench -- overhead      (OVERHEAD_N=300 to change the count)
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import WebSocket from 'ws';
 import { startGateway } from '../src/api/server.js';
+import { OutputStore } from '../src/jobs/index.js';
 import { startEmulatorProcess } from './lib/processes.js';
 import { fixed, quantile } from './lib/stats.js';
 
@@ -125,6 +131,52 @@ async function nativeRun(base: string, color: number): Promise<number> {
   return (await (await fetch(`${base}${job.outputs[0].url}`)).arrayBuffer()).byteLength;
 }
 
+/** The bytes of the latest job's first output (the PNG the paths above download). */
+async function lastOutput(base: string): Promise<Uint8Array | null> {
+  const res = await fetch(`${base}/api/v1/jobs?limit=1&status=completed`);
+  const { jobs } = (await res.json()) as { jobs: Array<{ id: string }> };
+  const id = jobs[0]?.id;
+  if (!id) return null;
+  return new Uint8Array(await (await fetch(`${base}/api/v1/jobs/${id}/outputs/0`)).arrayBuffer());
+}
+
+/** p50 of a gateway round trip (GET /livez) and of a durable write of `bytes` (output store). */
+async function measureFloor(
+  base: string,
+  dir: string,
+  bytes: Uint8Array | null,
+): Promise<{ rtt: number; write: number; writeNoSync: number }> {
+  const n = 100;
+  const rtts: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await (await fetch(`${base}/livez`)).arrayBuffer();
+    rtts.push(performance.now() - t0);
+  }
+  const body = bytes ?? new Uint8Array(200);
+  const store = new OutputStore(path.join(dir, 'floor'));
+  const writes: number[] = [];
+  const plain: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = randomUUID();
+    const t0 = performance.now();
+    await store.save(body, store.relativePath(id, 1, 0, 'floor.png'));
+    writes.push(performance.now() - t0);
+    // The same steps without the fsync, for comparison (not what the gateway does).
+    const t1 = performance.now();
+    const folder = path.join(dir, 'floor-plain', id);
+    await mkdir(folder, { recursive: true });
+    await writeFile(path.join(folder, '.tmp'), body);
+    await rename(path.join(folder, '.tmp'), path.join(folder, 'floor.png'));
+    plain.push(performance.now() - t1);
+  }
+  return {
+    rtt: quantile(rtts, 0.5),
+    write: quantile(writes, 0.5),
+    writeNoSync: quantile(plain, 0.5),
+  };
+}
+
 async function measure(
   n: number,
   warmup: number,
@@ -208,6 +260,10 @@ export async function main(): Promise<void> {
         `${name.padEnd(42)} ${fixed(p50).padStart(8)} ${fixed(p95).padStart(8)} ${fixed(p50 / p50d).padStart(8)} ${fixed(p95 / p95d).padStart(8)}\n`,
       );
     }
+    const floor = await measureFloor(gw.url, dir, rows[1]?.[1] ? await lastOutput(gw.url) : null);
+    process.stdout.write(
+      `floor of the native path: direct ${fixed(p50d)} + 2 gateway round trips ${fixed(2 * floor.rtt)} + durable output write ${fixed(floor.write)} (of which fsync-free write ${fixed(floor.writeNoSync)}) = ${fixed(p50d + 2 * floor.rtt + floor.write)} ms = ${fixed((p50d + 2 * floor.rtt + floor.write) / p50d)} × direct (p50s)\n`,
+    );
     process.stdout.write('goal: gateway p50 ≤ 1.10 × direct\n');
   } finally {
     await gw.close();
