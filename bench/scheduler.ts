@@ -40,6 +40,7 @@ import {
   type SimReport,
   STRATEGIES,
   type StrategyName,
+  simulate,
   standardWorkload,
   type Workload,
   type WorkloadInstance,
@@ -268,7 +269,7 @@ export function simulatedMixes(): Mix[] {
     { name: 'standard (seed 1, 300 jobs at once)', workload: standardWorkload({ seed: 1 }) },
     { name: 'standard, seed 2', workload: standardWorkload({ seed: 2 }) },
     {
-      name: 'long jobs (seed 3: SDXL batch 4 ×4, SD1.5 ×1.4)',
+      name: 'long jobs (seed 3: more SDXL batch 4)',
       workload: standardWorkload({ seed: 3, kind_weights: { 'sdxl-batch4': 30, sd15: 50 } }),
     },
     {
@@ -314,6 +315,20 @@ function runSimulation(): void {
     process.stdout.write(`  ${v.text}\n`);
     verdicts.push(
       `${mix.name.padEnd(48)} ${v.ratio.toFixed(3)}  ${v.ahead ? 'ahead' : 'NOT ahead'}`,
+    );
+  }
+  process.stdout.write(
+    '\nsmall batches (44 jobs) on a cold gateway, default ÷ bound: without / with prompt guesses (work_hint_ms; the dispatcher does not pass them yet) / seed least queue\n',
+  );
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const w = standardWorkload({ seed, jobs: 44 });
+    const bound = lowerBoundDetail(w).ms;
+    const policy = { kind: 'scheduler', strategy: DEFAULT_STRATEGY } as const;
+    const cold = simulate(w, policy, { lower_bound_ms: bound });
+    const hinted = simulate(w, policy, { lower_bound_ms: bound, work_hints: true });
+    const lq = simulate(w, { kind: 'submit_least_queue' }, { lower_bound_ms: bound });
+    process.stdout.write(
+      `  seed ${seed}: ${cold.ratio.toFixed(3)} / ${hinted.ratio.toFixed(3)} / ${lq.ratio.toFixed(3)}\n`,
     );
   }
   process.stdout.write(`\nsimulation summary (default ÷ bound, vs seed baselines):\n`);

@@ -53,4 +53,20 @@ describe('RuntimeEstimator', () => {
     est.forget('gpu1');
     expect(est.estimate('gpu1', 's')).toBe(5000);
   });
+
+  it('uses prompt guesses for unmeasured shapes, rescaled by how measured shapes compare', () => {
+    const est = new RuntimeEstimator({ prior_ms: 10_000 });
+    est.hint('small', 1000);
+    est.hint('big', 20_000);
+    est.hint('big', 5); // the first guess of a shape stays
+    est.hint('bad', Number.NaN);
+    expect(est.estimate('gpu1', 'big')).toBe(20_000);
+    expect(est.estimate('gpu1', 'bad')).toBe(10_000);
+    // Measured: "small" really takes 3000 at speed 1, three times its guess.
+    est.record('gpu1', 'small', 3000);
+    expect(est.estimate('gpu2', 'big')).toBeCloseTo(60_000, 6);
+    // Once measured, a shape's guess no longer matters.
+    est.record('gpu1', 'big', 40_000);
+    expect(est.estimate('gpu2', 'big')).toBeCloseTo(40_000, 6);
+  });
 });

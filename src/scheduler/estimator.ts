@@ -37,6 +37,8 @@ export class RuntimeEstimator {
   private readonly speedHints: Readonly<Record<string, number>>;
   private readonly shapePriors: Readonly<Record<string, number>>;
   private readonly cells = new Map<string, Map<string, Cell>>();
+  private readonly hints = new Map<string, number>();
+  private hintScaleLog = 0;
   private dirty = false;
   private shapeLog = new Map<string, number>();
   private speedLog = new Map<string, number>();
@@ -99,7 +101,23 @@ export class RuntimeEstimator {
     if (fitted !== undefined) return Math.exp(fitted);
     const prior = this.shapePriors[shape];
     if (prior !== undefined && prior > 0) return prior;
+    const guess = this.hints.get(shape);
+    if (guess !== undefined) return guess * Math.exp(this.hintScaleLog);
     return this.typicalLog === null ? this.priorMs : Math.exp(this.typicalLog);
+  }
+
+  /**
+   * A guess of a shape's run time at speed 1 from its prompt (see `promptWorkHint`), used while
+   * the shape has no sample on any instance. Guesses are rescaled by how measured shapes compare
+   * with their own guesses, so only their ratios matter. The first guess of a shape stays.
+   *
+   * @example
+   * estimator.hint(job.shape, promptWorkHint(prompt));
+   */
+  hint(shape: string, ms: number): void {
+    if (!Number.isFinite(ms) || ms <= 0 || this.hints.has(shape)) return;
+    this.hints.set(shape, ms);
+    this.dirty = true;
   }
 
   /**
@@ -178,6 +196,15 @@ export class RuntimeEstimator {
     let total = 0;
     for (const v of shape.values()) total += v;
     this.typicalLog = shape.size > 0 ? total / shape.size : null;
+    let scale = 0;
+    let n = 0;
+    for (const [s, v] of shape) {
+      const guess = this.hints.get(s);
+      if (guess === undefined) continue;
+      scale += v - Math.log(guess);
+      n++;
+    }
+    this.hintScaleLog = n > 0 ? scale / n : 0;
   }
 }
 

@@ -96,6 +96,7 @@ export {
   type StrategyName,
 } from './types.js';
 export { WaitingQueue, type WaitingQueueOptions } from './waiting-queue.js';
+export { promptWorkHint } from './work-hint.js';
 export { workflowShape } from './workflow-shape.js';
 export {
   standardWorkload,

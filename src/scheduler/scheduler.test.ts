@@ -494,3 +494,13 @@ describe('Scheduler gateway-wide cap (MAX_CONCURRENT_JOBS)', () => {
     expect(s.maxConcurrentJobs).toBeNull();
   });
 });
+
+describe('Scheduler cold start', () => {
+  it('estimates an unmeasured shape from the prompt guess of the job', () => {
+    const s = new Scheduler();
+    s.enqueue(job('long', { shape: 'never-seen', work_hint_ms: 24_000 }));
+    const d = s.nextAssignment([instance('gpu1')], 0);
+    expect(d.type).toBe('assign');
+    if (d.type === 'assign') expect(d.estimated_run_ms).toBe(24_000);
+  });
+});

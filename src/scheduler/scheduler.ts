@@ -151,6 +151,7 @@ export class Scheduler {
    * scheduler.enqueue({ ...job, excluded: [...(job.excluded ?? []), 'gpu2'] });
    */
   enqueue(job: SchedulerJob): QueueEntry {
+    if (job.work_hint_ms !== undefined) this.estimator.hint(job.shape, job.work_hint_ms);
     return this.queue.enqueue(job, this.estimator.referenceMs(job.shape));
   }
 

@@ -115,3 +115,18 @@ describe('simulation of other mixes', () => {
     }
   });
 });
+
+describe('cold start with prompt guesses (work_hint_ms)', () => {
+  it('shortens small batches on a cold gateway, on average over five seeds', () => {
+    let cold = 0;
+    let hinted = 0;
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const w = standardWorkload({ seed, jobs: 44 });
+      const bound = lowerBound(w);
+      const policy = { kind: 'scheduler', strategy: DEFAULT_STRATEGY } as const;
+      cold += simulate(w, policy, { lower_bound_ms: bound }).ratio;
+      hinted += simulate(w, policy, { lower_bound_ms: bound, work_hints: true }).ratio;
+    }
+    expect(hinted).toBeLessThan(cold);
+  });
+});

@@ -10,6 +10,7 @@ import { lowerBound } from './lower-bound.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import type { SchedulerInstance, StrategyName } from './types.js';
 import { modelKey, STRATEGIES } from './types.js';
+import { promptWorkHint } from './work-hint.js';
 import type { Workload, WorkloadInstance, WorkloadJob } from './workload.js';
 
 /** A placement policy to simulate. */
@@ -22,6 +23,11 @@ export type SimPolicy =
 export interface SimOptions {
   /** Models an instance keeps loaded (least recently used one is dropped). Default: all. */
   model_cache?: number;
+  /**
+   * Pass `promptWorkHint(prompt)` with each job, as the dispatcher should (cold-start guesses).
+   * Default false: the dispatcher does not pass them yet.
+   */
+  work_hints?: boolean;
   /** The workload's lower bound when already known (ms); computed otherwise. */
   lower_bound_ms?: number;
 }
@@ -93,6 +99,7 @@ export function simulate(
 ): SimReport {
   const cacheSize = options.model_cache ?? Number.POSITIVE_INFINITY;
   const overhead = Math.max(0, workload.job_overhead_ms ?? 0);
+  const hints = options.work_hints ?? false;
   const instances: SimInstance[] = workload.instances.map((spec) => ({
     spec,
     queue: [],
@@ -218,6 +225,7 @@ export function simulate(
         requirements: job.requirements,
         shape: job.shape,
         submitted_at: job.submit_at,
+        ...(hints ? { work_hint_ms: promptWorkHint(job.prompt) } : {}),
       });
       return;
     }

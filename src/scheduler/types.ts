@@ -62,6 +62,11 @@ export interface SchedulerJob extends PlacementConstraints {
    * null if unknown. Instances with more free VRAM are preferred.
    */
   oom_vram_free?: number | null | undefined;
+  /**
+   * A guess of its run time at speed 1 from the prompt (`promptWorkHint`), ms: used for its shape
+   * until a job of that shape was measured (cold start).
+   */
+  work_hint_ms?: number | undefined;
 }
 
 /** One prompt of ours on an instance: running (`started_at` set) or waiting in its queue. */
