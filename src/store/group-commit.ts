@@ -18,13 +18,20 @@ export interface GroupCommitOptions {
 }
 
 const DEFAULT_MAX_BATCH = 256;
+/**
+ * A write arriving this long after the last flush finds the store idle: it is flushed at the end
+ * of the current task (with whatever that task queues) instead of waiting for the next turn of
+ * the event loop, so a lone request does not pay a loop turn per transition.
+ */
+const IDLE_MS = 2;
 
 // One queue per database handle: batching is only meaningful per connection (SQLite has one).
 const queues = new WeakMap<object, GroupCommit<never>>();
 
 /**
  * Group commit: units of work queued during one turn of the event loop run one after the other
- * in ONE transaction, committed once (SQLite writes its WAL pages and takes its lock once per
+ * in ONE transaction (when the store was idle for a moment, the first write goes at the end of
+ * the current task instead, with the writes that task queued), committed once (SQLite writes its WAL pages and takes its lock once per
  * batch instead of once per job transition). Each caller's promise settles only after that
  * commit, so "committed before answered" holds as with a transaction of its own, and every unit
  * sees the writes of the units before it (compare-and-set updates keep their meaning).
@@ -47,6 +54,7 @@ export class GroupCommit<DB> {
   readonly #maxBatch: number;
   #queue: Queued<DB>[] = [];
   #scheduled = false;
+  #lastFlush = 0;
   #batches = 0;
   #units = 0;
 
@@ -86,13 +94,16 @@ export class GroupCommit<DB> {
       });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        setImmediate(() => this.#flush());
+        // Busy: gather the writes of this whole loop turn. Idle: no one to wait for.
+        if (performance.now() - this.#lastFlush < IDLE_MS) setImmediate(() => this.#flush());
+        else queueMicrotask(() => this.#flush());
       }
     });
   }
 
   #flush(): void {
     this.#scheduled = false;
+    this.#lastFlush = performance.now();
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#maxBatch);
       void this.#commit(batch);
