@@ -16,6 +16,7 @@ import {
   InstanceRegistry,
   type SettingKey,
 } from '../fleet/index.js';
+import type { RunnerOptions } from '../scheduler/dispatch/index.js';
 import {
   apiKeyRepository,
   defaultDataDir,
@@ -142,6 +143,8 @@ export interface GatewayOptions {
   dashboardDir?: string | false;
   /** Longest `wait=true` in ms (default 600 000). */
   maxWaitMs?: number;
+  /** Runner timings: stall timeout, polling (tests shorten them). */
+  runner?: RunnerOptions;
   /** Webhook signing secret (default COMFY_CLUSTER_WEBHOOK_SECRET, else `<data dir>/webhook_secret`). */
   webhookSecret?: string;
   /**
@@ -332,6 +335,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
       dataDir,
       templatesDir,
       jobTimeoutMs: settings.job_timeout_ms,
+      maxConcurrentJobs: settings.max_concurrent_jobs,
+      ...(options.runner ? { runner: options.runner } : {}),
       ...(webhookSecret ? { webhookSecret } : {}),
     });
     cleanups.push(() => jobs.close());

@@ -8,7 +8,12 @@ import {
   runRetention,
   type TemplateInstallReport,
 } from '../../../jobs/index.js';
-import { Dispatcher, type JobEvents, JobService } from '../../../scheduler/dispatch/index.js';
+import {
+  Dispatcher,
+  type JobEvents,
+  JobService,
+  type RunnerOptions,
+} from '../../../scheduler/dispatch/index.js';
 import { type EventBus, InProcessEventBus, type Store } from '../../../store/index.js';
 import { loadWebhookSecret } from '../../webhooks/webhook-secret.js';
 import { WebhookSender } from '../../webhooks/webhook-sender.js';
@@ -41,6 +46,10 @@ export interface JobLayerOptions {
   retentionIntervalMs?: number;
   /** Re-attach jobs left processing (default true). */
   recover?: boolean;
+  /** Jobs on instances at once across the fleet (MAX_CONCURRENT_JOBS); 0 or absent: no cap. */
+  maxConcurrentJobs?: number;
+  /** Runner timings: stall timeout, polling (tests shorten them). */
+  runner?: RunnerOptions;
   /** Webhook signing secret (default: `<data dir>/webhook_secret`, created once). */
   webhookSecret?: string;
   /** Webhook retry timing (tests). */
@@ -102,6 +111,8 @@ export async function openJobLayer(options: JobLayerOptions): Promise<JobLayer> 
     monitor: options.monitor,
     bus: jobBus,
     recover: options.recover ?? true,
+    scheduler: { max_concurrent_jobs: options.maxConcurrentJobs || null },
+    ...(options.runner ? { runner: options.runner } : {}),
   });
   const service = new JobService({
     services,
