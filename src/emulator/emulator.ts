@@ -3,10 +3,8 @@
  * the WebSocket endpoint, the queue and the executor — answering like ComfyUI 0.8.0's aiohttp
  * server does.
  */
-import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type AppContext, classInfoLookup, type Dirs, serializePrompt } from './app-context.js';
@@ -44,6 +42,7 @@ import { registerJobsRoutes } from './routes/jobs-routes.js';
 import { registerPromptRoutes } from './routes/prompt-routes.js';
 import { registerQueueRoutes } from './routes/queue-routes.js';
 import { registerSystemRoutes } from './routes/system-routes.js';
+import { createScratchBase } from './scratch-dirs.js';
 import { WsHub } from './ws-hub.js';
 
 /** Options only main.ts uses (a child process may be told to exit). */
@@ -59,32 +58,11 @@ function versionAtLeast(version: string, major: number, minor: number): boolean 
   return a > major || (a === major && b >= minor);
 }
 
-/**
- * Where a temporary base folder goes: RAM-backed /dev/shm on Linux when it is writable and roomy
- * (creating a file there costs microseconds; on a VM disk it can cost a millisecond, which would
- * cap throughput at SaveImage's one file per prompt), else the OS temp folder. Containers often
- * give /dev/shm only 64 MB, hence the free-space check.
- */
-async function scratchRoot(): Promise<string> {
-  if (process.platform === 'linux') {
-    try {
-      await access('/dev/shm', constants.W_OK);
-      const fs = await statfs('/dev/shm');
-      if (fs.bavail * fs.bsize >= MIN_SHM_FREE_BYTES) return '/dev/shm';
-    } catch {
-      // not available: fall back to the OS temp folder
-    }
-  }
-  return tmpdir();
-}
-
-const MIN_SHM_FREE_BYTES = 1024 ** 3;
-
 async function prepareDirs(options: EmulatorOptions): Promise<{ dirs: Dirs; cleanup: string[] }> {
   const cleanup: string[] = [];
   let base = options.baseDirectory;
   if (base === undefined) {
-    base = await mkdtemp(path.join(await scratchRoot(), 'comfy-emulator-'));
+    base = await createScratchBase();
     cleanup.push(base);
   }
   base = path.resolve(base);
