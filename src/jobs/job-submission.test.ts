@@ -302,4 +302,28 @@ describe('submitJob', () => {
       inputs: { image: 'shot.png' },
     });
   });
+
+  it('leaves the caller’s submission as given (no defaults or bindings written into it)', async () => {
+    const body = {
+      workflow: {
+        ...invertWorkflow,
+        '1': { class_type: 'LoadImage', inputs: { image: 'placeholder' } },
+      },
+      inputs: [{ name: 'shot.png', data: dataUrl(png()), node: '1', input: 'image' }],
+    };
+    const before = structuredClone(body);
+    const acc = await submitJob(body, deps);
+    expect(acc.job.workflow['1']).toEqual({
+      class_type: 'LoadImage',
+      inputs: { image: 'shot.png' },
+    });
+    expect(body).toEqual(before);
+    const blank = {
+      '1': { class_type: 'EmptyImage', inputs: { width: 8, height: 8, batch_size: 1, color: 0 } },
+      '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'blank' } },
+    };
+    const plain = { workflow: structuredClone(blank) };
+    expect((await submitJob(plain, deps)).job.priority).toBe(0);
+    expect(plain).toEqual({ workflow: blank });
+  });
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 import { schemaErrors } from '../fleet/index.js';
 import {
@@ -47,6 +48,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+const checkSubmission = Compile(JobSubmissionSchema);
+
 /** JSON with object keys sorted, so equal values give equal text. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -85,14 +88,16 @@ export function normalizeSubmission(
         const { data: _data, ...rest } = inp;
         return rest;
       }
-      return inp;
+      return isObject(inp) ? { ...inp } : inp;
     });
   }
-  const filled = Value.Default(JobSubmissionSchema, structuredClone(copy)) as Record<
-    string,
-    unknown
-  >;
-  const errors: SubmissionFieldError[] = schemaErrors(JobSubmissionSchema, filled);
+  // Defaults go into this shallow copy (and the copies of the input entries), never into the
+  // caller's objects; the workflow itself is only read, so it is not copied.
+  const filled = Value.Default(JobSubmissionSchema, copy) as Record<string, unknown>;
+  // The compiled check settles valid submissions; the field-by-field walk only explains a failure.
+  const errors: SubmissionFieldError[] = checkSubmission.Check(filled)
+    ? []
+    : schemaErrors(JobSubmissionSchema, filled);
   if (errors.length > 0) throw new SubmissionInvalidError(errors);
   const s = filled as JobSubmission;
   if ((s.workflow === undefined) === (s.template === undefined)) {
@@ -326,7 +331,10 @@ export async function submitJob(raw: unknown, deps: JobIntake): Promise<JobAccep
       inputs.push({ name, hash: stored.hash, node: f.node, input: f.input, mime: stored.mime });
     }
   } else {
-    workflow = structuredClone(s.workflow as Record<string, unknown>);
+    // Binding inputs writes their names into the workflow: copy it only then (the submission's
+    // workflow is the caller's).
+    const given = s.workflow as Record<string, unknown>;
+    workflow = inputs.length > 0 ? structuredClone(given) : given;
   }
   const problems = workflowStructureProblems(workflow);
   if (problems.length > 0) {
