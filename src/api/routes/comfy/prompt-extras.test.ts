@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComfyClient } from '../../../comfy/index.js';
 import { type RunningEmulator, startEmulator } from '../../../emulator/index.js';
 import { OutputStore } from '../../../jobs/index.js';
-import { PromptExtras, tempEntriesOf } from './prompt-extras.js';
+import { PromptExtras, type StatusMessage, tempEntriesOf } from './prompt-extras.js';
 
 let emu: RunningEmulator;
 let client: ComfyClient;
@@ -90,6 +90,30 @@ describe('PromptExtras', () => {
     });
     expect(await again.file(live, '', 'nope.png')).toBeUndefined();
     expect(await again.read(randomUUID())).toEqual({ temps: [], messages: null });
+  });
+
+  it('hands the record over before writing it; the written record is what a restarted gateway reads', async () => {
+    const store = new OutputStore(path.join(dir, 'outputs3'));
+    const extras = new PromptExtras({ store, sourceFor: () => client });
+    const id = randomUUID();
+    const outputs = await preview(id, 4);
+    extras.capture(id, 'i1', '2', outputs['2']);
+    const messages: StatusMessage[] = [['execution_start', { prompt_id: id, timestamp: 7 }]];
+    const record = await extras.settle(id, 'i1', true, messages);
+    expect(record?.messages).toEqual(messages);
+    expect(record?.temps[0]?.stored_path).not.toBeNull();
+    expect(await extras.read(id)).toEqual(record);
+    const again = new PromptExtras({ store, sourceFor: () => undefined });
+    let seen = await again.read(id);
+    for (let i = 0; i < 100 && seen.messages === null; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      seen = await again.read(id);
+    }
+    expect(seen).toEqual(record);
+    // Nothing to record (no temps, no messages): null, and reads give the empty record.
+    const none = randomUUID();
+    expect(await extras.settle(none, 'i1', true, null)).toBeNull();
+    expect(await extras.read(none)).toEqual({ temps: [], messages: null });
   });
 
   it('forgets an attempt that went back to the queue', async () => {

@@ -8,8 +8,13 @@
  *   full `execution_error` / `execution_interrupted` data, `execution_success`).
  *
  * Kept beside the job's outputs (`<output store>/<job id>/comfy/`: the temp files and
- * `record.json`), so retention removes them with the job.
+ * `record.json`), so retention removes them with the job. The record is written without fsync and
+ * after the hub has the record in hand (a record lost in a crash only costs the instance's own
+ * status messages: the job's are used then); recent records are also kept in memory, so the
+ * client's GET /history right after the end does not read the disk.
  */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { OutputStore } from '../../../jobs/index.js';
 import { safeFileName } from '../../../jobs/index.js';
 
@@ -52,6 +57,8 @@ interface Pending {
 }
 
 const RECORD = 'record.json';
+/** Records of recently finished prompts kept in memory (GET /history right after the end). */
+const RECENT = 256;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -103,7 +110,10 @@ export class PromptExtras {
   readonly #store: OutputStore;
   readonly #sourceFor: (instanceId: string) => TempSource | undefined;
   readonly #pending = new Map<string, Pending>();
-  readonly #finishing = new Map<string, Promise<void>>();
+  /** Finishes in progress: resolve with the record once it is known (before it is written). */
+  readonly #finishing = new Map<string, Promise<PromptExtrasRecord | null>>();
+  readonly #writing = new Map<string, Promise<void>>();
+  readonly #recent = new Map<string, PromptExtrasRecord>();
 
   constructor(options: {
     store: OutputStore;
@@ -121,6 +131,7 @@ export class PromptExtras {
   /** A job went back to the queue: what its earlier attempt showed is not its result. */
   forget(jobId: string): void {
     this.#pending.delete(jobId);
+    this.#recent.delete(jobId);
   }
 
   /**
@@ -128,12 +139,26 @@ export class PromptExtras {
    * missed) adds the temp files and takes the status messages the instance's history has; then
    * writes the record. `messages`: the instance's status messages seen live (null: unknown).
    */
-  finish(
+  async finish(
     jobId: string,
     instanceId: string | null,
     complete: boolean,
     messages: StatusMessage[] | null = null,
   ): Promise<void> {
+    await this.settle(jobId, instanceId, complete, messages);
+    await this.#writing.get(jobId);
+  }
+
+  /**
+   * As {@link finish}, but resolves with the record as soon as it is known; it is written
+   * afterwards (read() answers from memory meanwhile). Null: nothing to record.
+   */
+  settle(
+    jobId: string,
+    instanceId: string | null,
+    complete: boolean,
+    messages: StatusMessage[] | null = null,
+  ): Promise<PromptExtrasRecord | null> {
     const p = this.#finish(jobId, instanceId, complete, messages).finally(() => {
       this.#finishing.delete(jobId);
     });
@@ -146,7 +171,7 @@ export class PromptExtras {
     instanceId: string | null,
     complete: boolean,
     live: StatusMessage[] | null,
-  ): Promise<void> {
+  ): Promise<PromptExtrasRecord | null> {
     let messages = complete ? live : null;
     if (!complete && instanceId !== null) {
       const record = await this.#sourceFor(instanceId)
@@ -159,19 +184,45 @@ export class PromptExtras {
     }
     const pending = this.#pending.get(jobId);
     this.#pending.delete(jobId);
-    if (!pending && messages === null) return;
+    if (!pending && messages === null) return null;
     await Promise.all(pending?.copies ?? []);
     const record: PromptExtrasRecord = { temps: pending?.entries ?? [], messages };
-    await this.#store
-      .save(Buffer.from(JSON.stringify(record)), `${jobId}/comfy/${RECORD}`)
-      .catch(() => undefined);
+    this.#remember(jobId, record);
+    const w = this.#write(jobId, record)
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.#writing.get(jobId) === w) this.#writing.delete(jobId);
+      });
+    this.#writing.set(jobId, w);
+    return record;
+  }
+
+  #remember(jobId: string, record: PromptExtrasRecord): void {
+    this.#recent.delete(jobId);
+    this.#recent.set(jobId, record);
+    if (this.#recent.size > RECENT) {
+      const oldest = this.#recent.keys().next().value;
+      if (oldest !== undefined) this.#recent.delete(oldest);
+    }
+  }
+
+  /** Temp file + rename (never a half record), no fsync: the record can be done without. */
+  async #write(jobId: string, record: PromptExtrasRecord): Promise<void> {
+    const file = this.#store.absolute(`${jobId}/comfy/${RECORD}`);
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(record));
+    await rename(tmp, file);
   }
 
   /** A finished job's extras (after a finish in progress); none known → no temps, null messages. */
   async read(jobId: string): Promise<PromptExtrasRecord> {
-    await this.#finishing.get(jobId);
+    const settled = await this.#finishing.get(jobId);
+    if (settled) return settled;
     const live = this.#pending.get(jobId);
     if (live) return { temps: [...live.entries], messages: null };
+    const recent = this.#recent.get(jobId);
+    if (recent) return recent;
     let text: string;
     try {
       const chunks: Buffer[] = [];

@@ -563,10 +563,11 @@ export class ComfyWsHub {
   /** The job's temp files and status messages, stored before its end is announced. */
   async #settleExtras(job: Job, t: Tracked): Promise<Partial<PromptExtrasRecord>> {
     if (!t.dropIn || !this.#extras) return {};
-    await this.#extras
-      .finish(job.id, job.instance_id, t.instanceStarted, t.instanceStarted ? t.messages : null)
-      .catch(() => undefined);
-    return this.#extras.read(job.id);
+    // The record is written after the end is announced: it can be done without (see PromptExtras).
+    const record = await this.#extras
+      .settle(job.id, job.instance_id, t.instanceStarted, t.instanceStarted ? t.messages : null)
+      .catch(() => null);
+    return record ?? this.#extras.read(job.id);
   }
 
   async #onCompleted(job: Job, outputs: JobOutput[]): Promise<void> {
