@@ -411,8 +411,10 @@ export async function comfyRoutes(
 
   // ---- history ----------------------------------------------------------------------------
 
-  const record = async (job: Job) =>
-    historyRecord(job, await service.outputs(job.id), await extras.read(job.id));
+  const record = async (job: Job) => {
+    const [outputs, more] = await Promise.all([service.outputs(job.id), extras.read(job.id)]);
+    return historyRecord(job, outputs, more);
+  };
 
   route('GET', '/history', async (request) => {
     const q = request.query as Record<string, unknown>;

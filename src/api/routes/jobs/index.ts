@@ -258,8 +258,12 @@ export async function jobsRoutes(
       },
     },
     async (request, reply) => {
+      // Both reads at once; the job's answer (404 for a job the caller may not see) comes first.
+      const pending = service.outputs(request.params.id);
+      pending.catch(() => undefined);
       const job = await visibleJob(request, request.params.id);
-      const output = (await service.outputs(job.id)).find((o) => o.index === request.params.n);
+      const outputs = await pending;
+      const output = outputs.find((o) => o.index === request.params.n);
       if (!output)
         throw new ApiError('not_found', `job ${job.id} has no output ${request.params.n}`);
       if (output.kind === 'value' || output.stored_path === null) {
@@ -268,12 +272,30 @@ export async function jobsRoutes(
           .send(JSON.stringify(output.value ?? null) as never);
       }
       const file = layer.services.outputStore.absolute(output.stored_path);
-      const size = await stat(file).then(
-        (st) => st.size,
-        () => {
+      // A small whole file (the usual download) is read at once: no stat, no stream.
+      let whole: Buffer | undefined;
+      if (
+        request.headers.range === undefined &&
+        output.size !== null &&
+        output.size <= SMALL_OUTPUT_BYTES
+      ) {
+        try {
+          whole = readFileSync(file);
+        } catch {
           throw new ApiError('not_found', `the file of output ${output.index} is gone (retention)`);
-        },
-      );
+        }
+      }
+      const size = whole
+        ? whole.length
+        : await stat(file).then(
+            (st) => st.size,
+            () => {
+              throw new ApiError(
+                'not_found',
+                `the file of output ${output.index} is gone (retention)`,
+              );
+            },
+          );
       const name = output.filename ?? `output-${output.index}`;
       const download = request.query.download === '1' || request.query.download === 'true';
       reply
@@ -306,6 +328,7 @@ export async function jobsRoutes(
           .header('content-length', range.end - range.start + 1);
         return reply.send(createReadStream(file, { start: range.start, end: range.end }) as never);
       }
+      if (whole) return reply.header('content-length', whole.length).send(whole as never);
       if (size <= SMALL_OUTPUT_BYTES) {
         // Just written, so in the page cache: one read costs less than a stream's thread-pool
         // round trips (open, read, read, close). A file gone meanwhile is a 404 like above.
