@@ -76,6 +76,11 @@ async function openSqlite(options: SqliteStoreOptions): Promise<Store> {
   const sqlite = new SqliteDatabase(inMemory ? file : path.resolve(file));
   try {
     if (!inMemory) sqlite.pragma('journal_mode = WAL');
+    // A checkpoint copies the WAL into the database and fsyncs, on the committing (event loop)
+    // thread. Checkpointing every 16,384 pages (64 MB of WAL at 4 KB pages) instead of SQLite's
+    // 1,000 writes the hot pages of the jobs table and its indexes back far less often: in
+    // bench/dispatch commits took half the time.
+    sqlite.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     // NORMAL is durable across application crashes in WAL mode (only an OS crash can lose the
     // last transactions), and avoids an fsync per commit.
     sqlite.pragma('synchronous = NORMAL');
@@ -95,6 +100,9 @@ async function openSqlite(options: SqliteStoreOptions): Promise<Store> {
     options.healthRing ? { healthRing: options.healthRing } : {},
   );
 }
+
+/** WAL pages between automatic checkpoints (SQLite's default is 1,000). */
+const WAL_AUTOCHECKPOINT_PAGES = 16_384;
 
 /** Distinct SQL texts kept prepared; Kysely compiles one text per query shape, so few are live. */
 const STATEMENT_CACHE_SIZE = 500;

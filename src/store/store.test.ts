@@ -62,6 +62,11 @@ describe('openStore (sqlite)', () => {
     expect(fk.rows[0]?.foreign_keys).toBe(1);
     const busy = await sql<{ timeout: number }>`pragma busy_timeout`.execute(store.db);
     expect(busy.rows[0]?.timeout).toBe(5000);
+    // Checkpoints (an fsync on the event loop) far less often than SQLite's 1,000 pages.
+    const cp = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(
+      store.db,
+    );
+    expect(cp.rows[0]?.wal_autocheckpoint).toBe(16_384);
   });
 
   it('applies every migration once and records it; reopening applies nothing', async () => {
