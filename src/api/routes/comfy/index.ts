@@ -411,8 +411,11 @@ export async function comfyRoutes(
 
   // ---- history ----------------------------------------------------------------------------
 
-  const record = async (job: Job) => {
-    const [outputs, more] = await Promise.all([service.outputs(job.id), extras.read(job.id)]);
+  const record = async (job: Job, early?: Promise<JobOutput[]>) => {
+    const [outputs, more] = await Promise.all([
+      early ?? service.outputs(job.id),
+      extras.read(job.id),
+    ]);
     return historyRecord(job, outputs, more);
   };
 
@@ -442,11 +445,14 @@ export async function comfyRoutes(
   route('GET', '/history/:prompt_id', async (request) => {
     const { prompt_id } = request.params as { prompt_id: string };
     const caller = callerOf(request);
+    // The outputs are read beside the job (a prompt id is its job's id); used only if it is shown.
+    const early = UUID.test(prompt_id) ? service.outputs(prompt_id) : undefined;
+    early?.catch(() => undefined);
     const job = await findJob(prompt_id);
     if (!job || !isFinished(job.status) || !visible(caller, job) || hiddenFor(caller, job))
       return {};
     if (job.status === 'cancelled' && job.started_at === null) return {};
-    return { [prompt_id]: await record(job) };
+    return { [prompt_id]: await record(job, job.id === prompt_id ? early : undefined) };
   });
 
   route('POST', '/history', async (request, reply) => {
@@ -687,11 +693,13 @@ export async function comfyRoutes(
     );
     if (type === 'output' && m?.[1] !== undefined) {
       if ((m[2] ?? '').split('/').includes('..')) return bare(reply, 403);
+      const early = service.outputs(m[1]);
+      early.catch(() => undefined);
       const job = await service.get(m[1]).catch(() => undefined);
       if (!job || !visible(callerOf(request), job)) return bare(reply, 404);
       const base = path.posix.basename(filename);
       const rest = (m[2] ?? '').replace(/\/+$/, '');
-      const hit = (await service.outputs(job.id)).find(
+      const hit = (await early).find(
         (o) =>
           o.kind === 'file' &&
           o.stored_path !== null &&

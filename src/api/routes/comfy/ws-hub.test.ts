@@ -216,3 +216,48 @@ describe('ComfyWsHub: the greeting', () => {
     }
   });
 });
+
+describe('ComfyWsHub: queue counts', () => {
+  it('takes no queue count while no socket is open; an open socket gets status on every job change', async () => {
+    const ownBus = new InProcessEventBus<JobEvents>();
+    let counts = 0;
+    const own = new ComfyWsHub({
+      bus: ownBus,
+      queueRemaining: async () => {
+        counts++;
+        return 3;
+      },
+      instanceEvents: () => stream,
+    });
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    wss.on('connection', (socket) => void own.attach(socket, { clientId: 'q1', keyId: null }));
+    await new Promise((r) => wss.once('listening', r));
+    let ws: WebSocket | undefined;
+    try {
+      const native = job({ id: '21111111-2222-4333-8444-555555555555', metadata: {} });
+      ownBus.publish('job.created', { job: { ...native, status: 'pending', phase: null } });
+      await own.drained();
+      expect(counts).toBe(0);
+
+      ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`);
+
+      const texts: Array<{ type: string; data: { status?: { exec_info?: unknown } } }> = [];
+      ws.on('message', (data, isBinary) => {
+        if (!isBinary) texts.push(JSON.parse(String(data)));
+      });
+      for (let i = 0; i < 500 && texts.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(texts.map((m) => m.type)).toEqual(['status']);
+      ownBus.publish('job.created', {
+        job: { ...native, id: '31111111-2222-4333-8444-555555555555', status: 'pending' },
+      });
+      await own.drained();
+      for (let i = 0; i < 500 && texts.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(texts[1]?.data.status?.exec_info).toEqual({ queue_remaining: 3 });
+      expect(counts).toBe(2);
+    } finally {
+      ws?.close();
+      own.close();
+      await new Promise((r) => wss.close(r));
+    }
+  });
+});

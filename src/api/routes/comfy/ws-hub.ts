@@ -292,6 +292,9 @@ export class ComfyWsHub {
   }
 
   async #broadcastStatus(): Promise<void> {
+    // Nobody to tell (only other APIs' jobs, or no socket open): no count; a socket that opens
+    // later gets its own in its greeting.
+    if (this.size === 0) return;
     const n = await this.#queueRemaining().catch(() => 0);
     const msg = { type: 'status', data: { status: { exec_info: { queue_remaining: n } } } };
     for (const set of this.#clients.values()) for (const c of set) send(c, msg);
