@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { GroupCommit } from '../store/group-commit.js';
+import { PrecompiledQuery } from '../store/precompiled-query.js';
 import type { Database, JobOutputRow, JobRow } from '../store/schema.js';
 import { JobError } from './errors.js';
 import { decodeJobCursor, encodeJobCursor, type JobListOrder } from './job-cursor.js';
@@ -234,12 +235,8 @@ export class JobRepository {
     const key = input.idempotency_key ?? null;
     const scope = key === null ? null : (input.owner ?? '');
     return this.#writes.run(async (trx) => {
-      const counter = await trx
-        .updateTable('store_counters')
-        .set((eb) => ({ value: eb('value', '+', 1) }))
-        .where('name', '=', 'job_seq')
-        .returning('value')
-        .executeTakeFirstOrThrow();
+      const counter = await nextJobSeq.executeTakeFirst(trx);
+      if (!counter) throw new Error('store_counters has no job_seq row');
       const inserted = await trx
         .insertInto('jobs')
         .values({
@@ -1050,8 +1047,19 @@ async function appendEvent(
   type: string,
   data: Record<string, unknown>,
 ): Promise<void> {
-  await db
-    .insertInto('job_events')
-    .values({ job_id: jobId, at, type, data_json: JSON.stringify(data) })
-    .execute();
+  await insertEvent.execute(db, jobId, at, type, JSON.stringify(data));
 }
+
+// Several events per job: built once, not per call.
+const insertEvent = new PrecompiledQuery(
+  (db: Kysely<Database>, jobId: string, at: number, type: string, dataJson: string) =>
+    db.insertInto('job_events').values({ job_id: jobId, at, type, data_json: dataJson }),
+);
+
+const nextJobSeq = new PrecompiledQuery((db: Kysely<Database>) =>
+  db
+    .updateTable('store_counters')
+    .set((eb) => ({ value: eb('value', '+', 1) }))
+    .where('name', '=', 'job_seq')
+    .returning('value'),
+);

@@ -58,5 +58,6 @@ export {
   defaultStoreFile,
   STORE_FILE_NAME,
 } from './paths.js';
+export { PrecompiledQuery } from './precompiled-query.js';
 export type { Database } from './schema.js';
 export { Store } from './store.js';
