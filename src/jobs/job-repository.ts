@@ -519,21 +519,7 @@ export class JobRepository {
 
   /** The job's inputs (one entry per binding), with their stored size and type. */
   async inputs(jobId: string): Promise<JobInputRecord[]> {
-    const rows = await this.#db
-      .selectFrom('job_inputs')
-      .innerJoin('inputs', 'inputs.hash', 'job_inputs.hash')
-      .select([
-        'job_inputs.idx',
-        'job_inputs.hash',
-        'job_inputs.name',
-        'job_inputs.node_id',
-        'job_inputs.input_name',
-        'inputs.size',
-        'inputs.mime',
-      ])
-      .where('job_inputs.job_id', '=', jobId)
-      .orderBy('job_inputs.idx')
-      .execute();
+    const rows = await jobInputs.execute(this.#db, jobId);
     return rows.map((r) => ({
       index: Number(r.idx),
       hash: r.hash,
@@ -595,39 +581,10 @@ export class JobRepository {
   ): Promise<{ lease: JobLease; job: Job } | undefined> {
     const at = this.#now();
     return this.#writes.run(async (trx) => {
-      const row = await trx
-        .updateTable('jobs')
-        .set((eb) => ({
-          status: 'processing',
-          phase: 'uploading',
-          attempt: eb('attempt', '+', 1),
-          instance_id: instanceId,
-          cancel_requested: 0,
-          started_at: at,
-          completed_at: null,
-          processing_time_ms: null,
-          updated_at: at,
-          ...noProgress,
-        }))
-        .where('id', '=', jobId)
-        .where('status', '=', 'pending')
-        .returningAll()
-        .executeTakeFirst();
+      const row = await claimRow.executeTakeFirst(trx, jobId, instanceId, at);
       if (!row) return undefined;
       const attempt = Number(row.attempt);
-      await trx
-        .insertInto('job_attempts')
-        .values({
-          job_id: jobId,
-          n: attempt,
-          instance_id: instanceId,
-          started_at: at,
-          ended_at: null,
-          outcome: null,
-          error_code: null,
-          error_message: null,
-        })
-        .execute();
+      await insertAttempt.execute(trx, jobId, attempt, instanceId, at);
       await appendEvent(trx, jobId, at, 'status', {
         status: 'processing',
         phase: 'uploading',
@@ -640,13 +597,7 @@ export class JobRepository {
 
   /** Whether the lease is still the job's current processing attempt. */
   async holds(lease: JobLease): Promise<boolean> {
-    const row = await this.#db
-      .selectFrom('jobs')
-      .select('id')
-      .where('id', '=', lease.job_id)
-      .where('status', '=', 'processing')
-      .where('attempt', '=', lease.attempt)
-      .executeTakeFirst();
+    const row = await leaseHeld.executeTakeFirst(this.#db, lease.job_id, lease.attempt);
     return row !== undefined;
   }
 
@@ -764,18 +715,7 @@ export class JobRepository {
   async complete(lease: JobLease, outputs: readonly NewJobOutput[]): Promise<CompleteResult> {
     const at = this.#now();
     return this.#writes.run(async (trx) => {
-      const res = await leased(trx.updateTable('jobs'), lease)
-        .set({
-          status: 'completed',
-          phase: null,
-          completed_at: at,
-          processing_time_ms: sql<number>`cast(${at} as bigint) - started_at`,
-          progress_percent: 100,
-          progress_updated_at: at,
-          updated_at: at,
-        })
-        .returningAll()
-        .executeTakeFirst();
+      const res = await completeRow.executeTakeFirst(trx, lease.job_id, lease.attempt, at);
       if (!res) return { ok: false, job: await getIn(trx, lease.job_id) };
       const rows: JobOutputRow[] = outputs.map((o, idx) => ({
         job_id: lease.job_id,
@@ -1027,18 +967,114 @@ async function endAttempt(
   outcome: 'completed' | 'failed' | 'requeued' | 'cancelled',
   error?: JobErrorInput,
 ): Promise<void> {
-  await db
-    .updateTable('job_attempts')
-    .set({
-      ended_at: at,
-      outcome,
-      error_code: error?.code ?? null,
-      error_message: error?.message ?? null,
-    })
-    .where('job_id', '=', lease.job_id)
-    .where('n', '=', lease.attempt)
-    .execute();
+  await endAttemptRow.execute(
+    db,
+    lease.job_id,
+    lease.attempt,
+    at,
+    outcome,
+    error?.code ?? null,
+    error?.message ?? null,
+  );
 }
+
+// The hot transitions of every job (claim, run, complete): built once, not per call.
+const claimRow = new PrecompiledQuery(
+  (db: Kysely<Database>, jobId: string, instanceId: string, at: number) =>
+    db
+      .updateTable('jobs')
+      .set((eb) => ({
+        status: 'processing',
+        phase: 'uploading',
+        attempt: eb('attempt', '+', 1),
+        instance_id: instanceId,
+        cancel_requested: 0,
+        started_at: at,
+        completed_at: null,
+        processing_time_ms: null,
+        updated_at: at,
+        ...noProgress,
+      }))
+      .where('id', '=', jobId)
+      .where('status', '=', 'pending')
+      .returningAll(),
+);
+
+const insertAttempt = new PrecompiledQuery(
+  (db: Kysely<Database>, jobId: string, n: number, instanceId: string, at: number) =>
+    db.insertInto('job_attempts').values({
+      job_id: jobId,
+      n,
+      instance_id: instanceId,
+      started_at: at,
+      ended_at: null,
+      outcome: null,
+      error_code: null,
+      error_message: null,
+    }),
+);
+
+const leaseHeld = new PrecompiledQuery((db: Kysely<Database>, jobId: string, attempt: number) =>
+  db
+    .selectFrom('jobs')
+    .select('id')
+    .where('id', '=', jobId)
+    .where('status', '=', 'processing')
+    .where('attempt', '=', attempt),
+);
+
+const completeRow = new PrecompiledQuery(
+  (db: Kysely<Database>, jobId: string, attempt: number, at: number) =>
+    db
+      .updateTable('jobs')
+      .set({
+        status: 'completed',
+        phase: null,
+        completed_at: at,
+        processing_time_ms: sql<number>`cast(${at} as bigint) - started_at`,
+        progress_percent: 100,
+        progress_updated_at: at,
+        updated_at: at,
+      })
+      .where('id', '=', jobId)
+      .where('status', '=', 'processing')
+      .where('attempt', '=', attempt)
+      .returningAll(),
+);
+
+const endAttemptRow = new PrecompiledQuery(
+  (
+    db: Kysely<Database>,
+    jobId: string,
+    n: number,
+    at: number,
+    outcome: string,
+    errorCode: string | null,
+    errorMessage: string | null,
+  ) =>
+    db
+      .updateTable('job_attempts')
+      .set({ ended_at: at, outcome, error_code: errorCode, error_message: errorMessage })
+      .where('job_id', '=', jobId)
+      .where('n', '=', n),
+);
+
+const jobInputs = new PrecompiledQuery((db: Kysely<Database>, jobId: string) =>
+  db
+    .selectFrom('job_inputs')
+    .innerJoin('inputs', 'inputs.hash', 'job_inputs.hash')
+    .select([
+      'job_inputs.idx',
+      'job_inputs.hash',
+      'job_inputs.name',
+      'job_inputs.node_id',
+      'job_inputs.input_name',
+      'inputs.size',
+      'inputs.mime',
+    ])
+    .where('job_inputs.job_id', '=', jobId)
+    .orderBy('job_inputs.idx'),
+);
 
 async function appendEvent(
   db: Db,
