@@ -33,6 +33,7 @@ import {
 } from './failure.js';
 import type { FleetMonitor } from './fleet-view.js';
 import { type JobEvents, publishJobState } from './job-events.js';
+import { OutputPrefetch } from './output-prefetch.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, ProgressWriter } from './progress-writer.js';
 
 /** Timings of a runner. */
@@ -108,6 +109,9 @@ export class JobRunner {
   readonly #attach: boolean;
   readonly #onStarted: (at: number) => void;
   readonly #abort = new AbortController();
+  /** Output files fetched as `executed` announces them (beside GET /history). */
+  readonly #prefetch = new OutputPrefetch(this.#abort.signal);
+  #client: ComfyClient | undefined;
   readonly #stall: number;
   readonly #poll: number;
   readonly #safetyPoll: number;
@@ -294,6 +298,7 @@ export class JobRunner {
     watch: PromptWatch,
   ): Promise<PromptWatchResult> {
     this.#watch = watch;
+    this.#client = client;
     if (this.#stop !== undefined) watch.close('aborted');
     const deadline = (this.job.started_at ?? Date.now()) + this.job.timeout_ms;
     const timeoutTimer = setTimeout(
@@ -375,6 +380,11 @@ export class JobRunner {
         });
         return;
       }
+      case 'executed':
+        // A re-attached attempt may have its files already: it collects as it did.
+        if (!this.#attach && this.#client)
+          this.#prefetch.announce(this.#client, event.data.node, event.data.output);
+        return;
       case 'reconciled':
         if (event.state.state === 'running') await this.#running();
         return;
@@ -477,7 +487,7 @@ export class JobRunner {
       done = await collectAndComplete({
         jobs: this.#deps.jobs,
         lease: this.lease,
-        client,
+        client: this.#prefetch.source(client),
         record,
         outputs: this.#deps.outputStore,
         signal: this.#abort.signal,
