@@ -237,50 +237,26 @@ export class JobRepository {
     return this.#writes.run(async (trx) => {
       const counter = await nextJobSeq.executeTakeFirst(trx);
       if (!counter) throw new Error('store_counters has no job_seq row');
-      const inserted = await trx
-        .insertInto('jobs')
-        .values({
-          id,
-          seq: Number(counter.value),
-          status: 'pending',
-          phase: null,
-          cancel_requested: 0,
-          priority: input.priority ?? 0,
-          owner: input.owner ?? null,
-          idempotency_scope: scope,
-          idempotency_key: key,
-          request_hash: input.request_hash ?? null,
-          pin: input.pin ?? null,
-          tags_json: JSON.stringify(input.tags ?? []),
-          workflow_json: JSON.stringify(input.workflow),
-          template_name: input.template?.name ?? null,
-          template_params_json: input.template ? JSON.stringify(input.template.params) : null,
-          metadata_json: JSON.stringify(input.metadata ?? {}),
-          webhook_url: input.webhook_url ?? null,
-          timeout_ms: input.timeout_ms ?? DEFAULT_JOB_TIMEOUT_MS,
-          max_attempts: input.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
-          attempt: 0,
-          excluded_instances_json: '[]',
-          instance_id: null,
-          ...noProgress,
-          error_code: null,
-          error_message: null,
-          error_node_id: null,
-          error_node_class: null,
-          error_exception_type: null,
-          error_exception_message: null,
-          error_details_json: null,
-          retry_of: input.retry_of ?? null,
-          created_at: at,
-          queued_at: at,
-          started_at: null,
-          completed_at: null,
-          processing_time_ms: null,
-          updated_at: at,
-        })
-        .onConflict((oc) => oc.columns(['idempotency_scope', 'idempotency_key']).doNothing())
-        .returningAll()
-        .executeTakeFirst();
+      const inserted = await insertJob.executeTakeFirst(trx, {
+        id,
+        seq: Number(counter.value),
+        priority: input.priority ?? 0,
+        owner: input.owner ?? null,
+        scope,
+        key,
+        request_hash: input.request_hash ?? null,
+        pin: input.pin ?? null,
+        tags_json: JSON.stringify(input.tags ?? []),
+        workflow_json: JSON.stringify(input.workflow),
+        template_name: input.template?.name ?? null,
+        template_params_json: input.template ? JSON.stringify(input.template.params) : null,
+        metadata_json: JSON.stringify(input.metadata ?? {}),
+        webhook_url: input.webhook_url ?? null,
+        timeout_ms: input.timeout_ms ?? DEFAULT_JOB_TIMEOUT_MS,
+        max_attempts: input.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
+        retry_of: input.retry_of ?? null,
+        at,
+      });
       if (!inserted) {
         const existing = await trx
           .selectFrom('jobs')
@@ -977,6 +953,95 @@ async function endAttempt(
     error?.message ?? null,
   );
 }
+
+/** The values of a new job row that vary (the rest are constants of a pending job). */
+interface NewJobValues extends Record<string, unknown> {
+  id: string;
+  seq: number;
+  priority: number;
+  owner: string | null;
+  scope: string | null;
+  key: string | null;
+  request_hash: string | null;
+  pin: string | null;
+  tags_json: string;
+  workflow_json: string;
+  template_name: string | null;
+  template_params_json: string | null;
+  metadata_json: string;
+  webhook_url: string | null;
+  timeout_ms: number;
+  max_attempts: number;
+  retry_of: string | null;
+  at: number;
+}
+
+const insertJob = PrecompiledQuery.named(
+  [
+    'id',
+    'seq',
+    'priority',
+    'owner',
+    'scope',
+    'key',
+    'request_hash',
+    'pin',
+    'tags_json',
+    'workflow_json',
+    'template_name',
+    'template_params_json',
+    'metadata_json',
+    'webhook_url',
+    'timeout_ms',
+    'max_attempts',
+    'retry_of',
+    'at',
+  ],
+  (db: Kysely<Database>, v: NewJobValues) =>
+    db
+      .insertInto('jobs')
+      .values({
+        id: v.id,
+        seq: v.seq,
+        status: 'pending',
+        phase: null,
+        cancel_requested: 0,
+        priority: v.priority,
+        owner: v.owner,
+        idempotency_scope: v.scope,
+        idempotency_key: v.key,
+        request_hash: v.request_hash,
+        pin: v.pin,
+        tags_json: v.tags_json,
+        workflow_json: v.workflow_json,
+        template_name: v.template_name,
+        template_params_json: v.template_params_json,
+        metadata_json: v.metadata_json,
+        webhook_url: v.webhook_url,
+        timeout_ms: v.timeout_ms,
+        max_attempts: v.max_attempts,
+        attempt: 0,
+        excluded_instances_json: '[]',
+        instance_id: null,
+        ...noProgress,
+        error_code: null,
+        error_message: null,
+        error_node_id: null,
+        error_node_class: null,
+        error_exception_type: null,
+        error_exception_message: null,
+        error_details_json: null,
+        retry_of: v.retry_of,
+        created_at: v.at,
+        queued_at: v.at,
+        started_at: null,
+        completed_at: null,
+        processing_time_ms: null,
+        updated_at: v.at,
+      })
+      .onConflict((oc) => oc.columns(['idempotency_scope', 'idempotency_key']).doNothing())
+      .returningAll(),
+);
 
 // The hot transitions of every job (claim, run, complete): built once, not per call.
 const claimRow = new PrecompiledQuery(

@@ -46,6 +46,20 @@ describe('PrecompiledQuery', () => {
     expect(await select.executeTakeFirst(db, 9)).toBeUndefined();
   });
 
+  it('binds named fields of one object argument', async () => {
+    const insert = PrecompiledQuery.named(['b', 'a'], (db: Loose, v: { a: string; b: number }) =>
+      db.insertInto('t').values({ a: v.a, b: v.b, c: v.a, d: 7 }),
+    );
+    const db = store.db as unknown as Loose;
+    await insert.execute(db, { a: 'x', b: 1 });
+    await insert.execute(db, { b: 2, a: 'y' });
+    const rows = await db.selectFrom('t').selectAll().orderBy('b').execute();
+    expect(rows).toEqual([
+      { a: 'x', b: 1, c: 'x', d: 7 },
+      { a: 'y', b: 2, c: 'y', d: 7 },
+    ]);
+  });
+
   it('refuses an argument used as SQL text instead of a value', async () => {
     const bad = new PrecompiledQuery((db: Loose, column: string) =>
       db.selectFrom('t').select(sql.ref(column).as('x')),

@@ -29,20 +29,41 @@ const SENTINEL = '\u0000cc-arg-';
 export class PrecompiledQuery<DB, A extends unknown[], R> {
   readonly #build: (db: Kysely<DB>, ...args: A) => Compilable<R>;
   readonly #arity: number;
+  // Named form: the single argument is an object with these fields.
+  readonly #fields: readonly string[] | undefined;
   // Keyed by the dialect's adapter class: the SQL text depends only on the dialect.
   readonly #byDialect = new Map<unknown, Compiled>();
 
-  constructor(build: (db: Kysely<DB>, ...args: A) => Compilable<R>) {
+  constructor(build: (db: Kysely<DB>, ...args: A) => Compilable<R>, fields?: readonly string[]) {
     this.#build = build;
-    this.#arity = build.length - 1;
+    this.#fields = fields;
+    this.#arity = fields ? fields.length : build.length - 1;
+  }
+
+  /**
+   * The same with one object argument whose `fields` are all bound as values (for queries with
+   * many values, where positions would be easy to mix up).
+   *
+   * @example
+   * const insert = PrecompiledQuery.named(['id', 'at'] as const, (db: Kysely<Database>, v: { id: string; at: number }) =>
+   *   db.insertInto('job_events').values({ job_id: v.id, at: v.at, type: 'x', data_json: '{}' }));
+   * await insert.execute(trx, { id: 'job-1', at: Date.now() });
+   */
+  static named<DB, V extends Record<string, unknown>, R>(
+    fields: readonly (keyof V & string)[],
+    build: (db: Kysely<DB>, values: V) => Compilable<R>,
+  ): PrecompiledQuery<DB, [V], R> {
+    return new PrecompiledQuery<DB, [V], R>(build, fields);
   }
 
   /** Runs the query with `args` bound, on `db` (a Kysely handle or a transaction). */
   async execute(db: Kysely<DB> | Runner, ...args: A): Promise<R[]> {
     const runner = db as Runner;
     const compiled = this.#compiled(db as Kysely<DB>, runner);
+    const fields = this.#fields;
+    const named = fields ? (args[0] as Record<string, unknown>) : undefined;
     const parameters = compiled.slots.map((slot, i) =>
-      slot < 0 ? compiled.constants[i] : args[slot],
+      slot < 0 ? compiled.constants[i] : named ? named[fields?.[slot] ?? ''] : args[slot],
     );
     const result: QueryResult<R> = await runner.executeQuery(
       CompiledQuery.raw(compiled.sql, parameters) as CompiledQuery<R>,
@@ -59,7 +80,11 @@ export class PrecompiledQuery<DB, A extends unknown[], R> {
     const dialect = runner.getExecutor().adapter.constructor;
     let compiled = this.#byDialect.get(dialect);
     if (compiled) return compiled;
-    const stand = Array.from({ length: this.#arity }, (_, i) => `${SENTINEL}${i}`) as A;
+    const standIns = Array.from({ length: this.#arity }, (_, i) => `${SENTINEL}${i}`);
+    const fields = this.#fields;
+    const stand = (
+      fields ? [Object.fromEntries(fields.map((f, i) => [f, standIns[i]]))] : standIns
+    ) as A;
     const query = this.#build(db, ...stand).compile();
     if (query.sql.includes(SENTINEL)) {
       throw new Error('PrecompiledQuery: an argument was used as SQL text, not as a value');
