@@ -194,6 +194,7 @@ export class JobRunner {
       this.#ended = true;
       clearTimeout(this.#phaseTimer);
       this.#progress.stop();
+      this.#prefetch.dispose();
     }
   }
 

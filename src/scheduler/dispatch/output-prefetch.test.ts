@@ -79,6 +79,21 @@ describe('OutputPrefetch', () => {
     expect((await bodyOf(other)).toString()).toBe('o');
   });
 
+  it('drops what it fetched once disposed (the attempt ended)', async () => {
+    files.set('d.png', Buffer.from('d'));
+    const prefetch = new OutputPrefetch(new AbortController().signal);
+    prefetch.announce(client, '9', image('d.png'));
+    for (let i = 0; i < 200 && !asked.has('d.png'); i++) await new Promise((r) => setTimeout(r, 5));
+    prefetch.dispose();
+    prefetch.announce(client, '9', image('d2.png'));
+    const view = await prefetch
+      .source(client)
+      .view({ filename: 'd.png', subfolder: '', type: 'output' });
+    expect((await bodyOf(view)).toString()).toBe('d');
+    expect(asked.get('d.png')).toBe(2);
+    expect(asked.has('d2.png')).toBe(false);
+  });
+
   it('does not keep a large file: collection downloads it itself', async () => {
     files.set('big.png', Buffer.alloc(2 * 1024 * 1024, 7));
     const prefetch = new OutputPrefetch(new AbortController().signal);

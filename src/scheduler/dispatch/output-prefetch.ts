@@ -6,6 +6,9 @@ import { collectOutputs } from '../../jobs/index.js';
 /** Files fetched ahead per attempt, and the largest one kept in memory. */
 const MAX_FILES = 4;
 const MAX_BYTES = 1024 * 1024;
+/** Bytes held by all attempts together (a long job can hold its early outputs for minutes). */
+const BUDGET_BYTES = 32 * 1024 * 1024;
+let held = 0;
 
 type ViewSource = Pick<ComfyClient, 'view'>;
 
@@ -49,7 +52,10 @@ function buffered(view: ViewResponse, chunks: Buffer[]): ViewResponse {
 export class OutputPrefetch {
   readonly #signal: AbortSignal;
   readonly #started = new Map<string, Promise<ViewResponse | undefined>>();
+  /** Bytes this attempt holds against the budget. */
+  readonly #sizes = new Map<string, number>();
   #count = 0;
+  #disposed = false;
 
   constructor(signal: AbortSignal) {
     this.#signal = signal;
@@ -57,7 +63,7 @@ export class OutputPrefetch {
 
   /** Starts the downloads of the output files in one node's `executed` output. */
   announce(client: ViewSource, node: string, output: NodeOutput | null): void {
-    if (output === null || typeof output !== 'object') return;
+    if (this.#disposed || output === null || typeof output !== 'object') return;
     const entries = collectOutputs({ outputs: { [node]: output } });
     for (const e of entries) {
       if (e.kind !== 'file' || this.#count >= MAX_FILES) continue;
@@ -65,32 +71,65 @@ export class OutputPrefetch {
       const key = keyOf(ref);
       if (this.#started.has(key)) continue;
       this.#count++;
-      const p = this.#fetch(client, ref);
+      const p = this.#fetch(client, ref, key);
       p.catch(() => undefined);
       this.#started.set(key, p);
     }
   }
 
-  async #fetch(client: ViewSource, ref: FileRef): Promise<ViewResponse | undefined> {
+  async #fetch(client: ViewSource, ref: FileRef, key: string): Promise<ViewResponse | undefined> {
     const view = await client.view(ref, { signal: this.#signal });
-    if (view.status !== 200 || view.contentLength === undefined || view.contentLength > MAX_BYTES) {
+    const size = view.contentLength;
+    if (
+      this.#disposed ||
+      view.status !== 200 ||
+      size === undefined ||
+      size > MAX_BYTES ||
+      held + size > BUDGET_BYTES
+    ) {
       // Not worth holding (or not a plain answer): collection asks again.
       view.cancel();
       return undefined;
     }
+    held += size;
+    this.#sizes.set(key, size);
     const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of view.body) {
-      const b = chunk as Buffer;
-      size += b.length;
-      // More than announced: let collection's own download find and report it.
-      if (size > MAX_BYTES) {
-        view.cancel();
-        return undefined;
+    let got = 0;
+    try {
+      for await (const chunk of view.body) {
+        const b = chunk as Buffer;
+        got += b.length;
+        // More than announced: let collection's own download find and report it.
+        if (got > size) {
+          view.cancel();
+          this.#release(key);
+          return undefined;
+        }
+        chunks.push(b);
       }
-      chunks.push(b);
+    } catch (err) {
+      this.#release(key);
+      throw err;
+    }
+    if (this.#disposed) {
+      this.#release(key);
+      return undefined;
     }
     return buffered(view, chunks);
+  }
+
+  #release(key: string): void {
+    const size = this.#sizes.get(key);
+    if (size === undefined) return;
+    this.#sizes.delete(key);
+    held -= size;
+  }
+
+  /** The attempt ended: what was not used is dropped (and leaves the budget). */
+  dispose(): void {
+    this.#disposed = true;
+    this.#started.clear();
+    for (const key of [...this.#sizes.keys()]) this.#release(key);
   }
 
   /** `client` whose view() answers from a download started earlier, once, when there is one. */
@@ -102,6 +141,7 @@ export class OutputPrefetch {
         this.#started.delete(key);
         // A failed early download (even a 404 before the file was there) is simply asked again.
         const got = early ? await early.catch(() => undefined) : undefined;
+        this.#release(key);
         return got ?? client.view(ref, options);
       },
     };
