@@ -385,31 +385,10 @@ export class JobRepository {
    * Undefined when the job is not pending.
    */
   async queuePosition(id: string): Promise<number | undefined> {
-    const job = await this.#db
-      .selectFrom('jobs')
-      .select(['status', 'priority', 'seq'])
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const job = await queueSlot.executeTakeFirst(this.#db, id);
     if (job?.status !== 'pending') return undefined;
-    // Two range counts on the queue index (higher priority; same priority, earlier): each an
-    // index-only range, about twice as fast as one count over an OR with a deep queue.
-    const row = await this.#db
-      .selectNoFrom((eb) => [
-        eb
-          .selectFrom('jobs')
-          .select((c) => c.fn.countAll<number>().as('n'))
-          .where('status', '=', 'pending')
-          .where('priority', '>', job.priority)
-          .as('higher'),
-        eb
-          .selectFrom('jobs')
-          .select((c) => c.fn.countAll<number>().as('n'))
-          .where('status', '=', 'pending')
-          .where('priority', '=', job.priority)
-          .where('seq', '<', job.seq)
-          .as('earlier'),
-      ])
-      .executeTakeFirstOrThrow();
+    const row = await jobsAhead.executeTakeFirst(this.#db, Number(job.priority), Number(job.seq));
+    if (!row) throw new Error('queue position: the count query returned no row');
     return Number(row.higher) + Number(row.earlier);
   }
 
@@ -1041,6 +1020,31 @@ const insertJob = PrecompiledQuery.named(
       })
       .onConflict((oc) => oc.columns(['idempotency_scope', 'idempotency_key']).doNothing())
       .returningAll(),
+);
+
+// Asked on every accept (queue position): built once.
+const queueSlot = new PrecompiledQuery((db: Kysely<Database>, id: string) =>
+  db.selectFrom('jobs').select(['status', 'priority', 'seq']).where('id', '=', id),
+);
+
+// Two range counts on the queue index (higher priority; same priority, earlier): each an
+// index-only range, about twice as fast as one count over an OR with a deep queue.
+const jobsAhead = new PrecompiledQuery((db: Kysely<Database>, priority: number, seq: number) =>
+  db.selectNoFrom((eb) => [
+    eb
+      .selectFrom('jobs')
+      .select((c) => c.fn.countAll<number>().as('n'))
+      .where('status', '=', 'pending')
+      .where('priority', '>', priority)
+      .as('higher'),
+    eb
+      .selectFrom('jobs')
+      .select((c) => c.fn.countAll<number>().as('n'))
+      .where('status', '=', 'pending')
+      .where('priority', '=', priority)
+      .where('seq', '<', seq)
+      .as('earlier'),
+  ]),
 );
 
 // The hot transitions of every job (claim, run, complete): built once, not per call.
