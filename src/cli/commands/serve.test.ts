@@ -2,15 +2,13 @@
  * `comfy-cluster serve` as a child process (through the test entry that registers serve and
  * keys), against an emulator.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.js';
-
-const entry = fileURLToPath(new URL('../main.ts', import.meta.url));
+import { startCli } from '../testing/run-cli.js';
 
 interface Run {
   child: ChildProcess;
@@ -32,22 +30,8 @@ afterEach(async () => {
 });
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  child.stderr?.on('data', (c: Buffer) => {
-    err += c.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  const r = { child, stdout: () => out, stderr: () => err, exited };
+  const cli = startCli(args, { env: { LOG_LEVEL: 'info', ...env }, timeoutMs: 120_000 });
+  const r = { ...cli, exited: cli.done.then((result) => result.code) };
   runs.push(r);
   return r;
 }
